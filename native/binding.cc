@@ -1,0 +1,322 @@
+// The only file that talks to Node-API. It turns the request object into a SpawnRequest,
+// returns primitives (pid, fds, or errno + the failing system call), and watches each child's
+// exit: a pidfd polled by the event loop where the kernel has pidfds, else a thread per child.
+// No SIGCHLD handler and no waitpid(-1): libuv reaps its own children only, and so do we.
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include <napi.h>
+
+#include "spawn.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace nsenter {
+namespace {
+
+// State of one child, shared by the loop thread, a fallback waiter thread, and a reaper thread
+// that takes over when the owning environment (a worker) goes away.
+struct ChildState {
+  std::mutex mu;
+  pid_t pid = -1;
+  int pidfd = -1;
+  bool reaped = false;
+  int exit_code = 0;
+  int signo = 0;
+  bool detached = false;  // the environment is gone: reap, but report to nobody
+};
+
+void Decode(const siginfo_t& info, ChildState* st) {
+  if (info.si_code == CLD_EXITED) {
+    st->exit_code = info.si_status;
+    st->signo = 0;
+  } else {
+    st->exit_code = -1;
+    st->signo = info.si_status;
+  }
+}
+
+// Blocking reap, for threads only. Waits without reaping first, then reaps under the lock, so
+// kill() (which takes the lock) can never signal a pid that has been recycled.
+void ReapBlocking(const std::shared_ptr<ChildState>& st) {
+  siginfo_t info{};
+  int r;
+  do {
+    if (st->pidfd >= 0) {
+      r = waitid(static_cast<idtype_t>(P_PIDFD), st->pidfd, &info, WEXITED | WNOWAIT);
+    } else {
+      r = waitid(P_PID, st->pid, &info, WEXITED | WNOWAIT);
+    }
+  } while (r < 0 && errno == EINTR);
+  std::lock_guard<std::mutex> lock(st->mu);
+  do {
+    r = waitid(P_PID, st->pid, &info, WEXITED);
+  } while (r < 0 && errno == EINTR);
+  st->reaped = true;
+  Decode(info, st.get());
+  if (st->pidfd >= 0) {
+    close(st->pidfd);
+    st->pidfd = -1;
+  }
+}
+
+class Addon;
+
+// Lives on the loop thread until the exit has been delivered; frees itself in a close callback.
+struct Watch {
+  Addon* addon;
+  napi_env env;
+  std::shared_ptr<ChildState> state;
+  Napi::FunctionReference on_exit;
+  Napi::AsyncContext* async_context = nullptr;
+  uv_poll_t poll;   // pidfd mode
+  uv_async_t async; // thread mode
+  bool thread_mode = false;
+  bool delivered = false;
+
+  void Deliver();
+  void Close();
+};
+
+class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
+ public:
+  static Napi::Function Class(Napi::Env env) {
+    return DefineClass(env, "NativeChild", {InstanceMethod("kill", &ChildHandle::Kill)});
+  }
+  ChildHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChildHandle>(info) {}
+  std::shared_ptr<ChildState> state;
+
+ private:
+  // Signals through the pidfd; without one, by pid, but only while the child is unreaped
+  // (it is then at least a zombie, so the pid cannot have been reused).
+  Napi::Value Kill(const Napi::CallbackInfo& info) {
+    int sig = info[0].As<Napi::Number>().Int32Value();
+    int r = -ESRCH;
+    if (state) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (!state->reaped) {
+        if (state->pidfd >= 0) {
+          r = syscall(SYS_pidfd_send_signal, state->pidfd, sig, nullptr, 0) == 0 ? 0 : -errno;
+        } else {
+          r = kill(state->pid, sig) == 0 ? 0 : -errno;
+        }
+      }
+    }
+    return Napi::Number::New(info.Env(), r);
+  }
+};
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("spawn", &Addon::SpawnJs),
+                             InstanceMethod("features", &Addon::FeaturesJs),
+                         });
+    child_class_ = Napi::Persistent(ChildHandle::Class(env));
+    napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
+  }
+
+  std::unordered_set<Watch*> watches;
+  Napi::FunctionReference child_class_;
+
+ private:
+  static void Cleanup(void* arg) {
+    auto* self = static_cast<Addon*>(arg);
+    // The environment (a worker) is going away with children still running: hand each one to
+    // a thread that reaps it whenever it ends, so no zombie is left behind.
+    for (Watch* w : self->watches) {
+      std::shared_ptr<ChildState> st = w->state;
+      {
+        std::lock_guard<std::mutex> lock(st->mu);
+        st->detached = true;
+      }
+      if (!w->thread_mode) {
+        uv_poll_stop(&w->poll);
+        std::thread([st] { ReapBlocking(st); }).detach();
+      }
+      w->on_exit.Reset();
+      delete w->async_context;
+      w->async_context = nullptr;
+      w->delivered = true;
+      w->Close();
+    }
+    self->watches.clear();
+  }
+
+  Napi::Value FeaturesJs(const Napi::CallbackInfo& info) {
+    const Features& f = DetectFeatures();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("pidfd", f.pidfd);
+    out.Set("closeRange", f.close_range);
+    return out;
+  }
+
+  static std::vector<std::string> Strings(const Napi::Value& v) {
+    std::vector<std::string> out;
+    Napi::Array arr = v.As<Napi::Array>();
+    uint32_t n = arr.Length();
+    out.reserve(n);
+    for (uint32_t i = 0; i < n; i++) out.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
+    return out;
+  }
+
+  Napi::Value SpawnJs(const Napi::CallbackInfo& info);
+};
+
+void Watch::Deliver() {
+  if (delivered) return;
+  delivered = true;
+  addon->watches.erase(this);
+  Napi::Env napi_env_(env);
+  Napi::HandleScope scope(napi_env_);
+  int code, signo;
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    code = state->exit_code;
+    signo = state->signo;
+  }
+  Napi::Function fn = on_exit.Value();
+  on_exit.Reset();
+  fn.MakeCallback(napi_env_.Global(),
+                  {Napi::Number::New(napi_env_, code), Napi::Number::New(napi_env_, signo)},
+                  *async_context);
+  if (napi_env_.IsExceptionPending()) {
+    napi_fatal_exception(env, napi_env_.GetAndClearPendingException().Value());
+  }
+  delete async_context;
+  async_context = nullptr;
+}
+
+void Watch::Close() {
+  if (thread_mode) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&async),
+             [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+  } else {
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll), [](uv_handle_t* h) {
+      auto* w = static_cast<Watch*>(h->data);
+      std::lock_guard<std::mutex> lock(w->state->mu);
+      if (w->state->pidfd >= 0 && w->state->reaped) {
+        close(w->state->pidfd);
+        w->state->pidfd = -1;
+      }
+      delete w;
+    });
+  }
+}
+
+void OnPidfdReadable(uv_poll_t* handle, int status, int events) {
+  auto* w = static_cast<Watch*>(handle->data);
+  ChildState* st = w->state.get();
+  siginfo_t info{};
+  int r;
+  do {
+    r = waitid(static_cast<idtype_t>(P_PIDFD), st->pidfd, &info, WEXITED | WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0 && info.si_pid == 0) return;  // spurious wakeup: not exited yet
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    st->reaped = true;
+    if (r == 0) Decode(info, st);
+  }
+  uv_poll_stop(handle);
+  w->Deliver();
+  w->Close();
+}
+
+Napi::Value Addon::SpawnJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "spawn(request, onExit)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  SpawnRequest req;
+  req.candidates = Strings(o.Get("candidates"));
+  req.argv = Strings(o.Get("argv"));
+  req.envp = Strings(o.Get("envp"));
+  req.dir = o.Get("dir").As<Napi::String>().Utf8Value();
+  req.ns_paths = Strings(o.Get("nsPaths"));
+  Napi::Array types = o.Get("nsTypes").As<Napi::Array>();
+  for (uint32_t i = 0; i < types.Length(); i++) {
+    req.ns_types.push_back(types.Get(i).As<Napi::Number>().Int32Value());
+  }
+  Napi::Array stdio = o.Get("stdio").As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; i++) req.stdio[i] = stdio.Get(i).As<Napi::Number>().Int32Value();
+
+  SpawnResult res;
+  Napi::Object out = Napi::Object::New(env);
+  if (!Spawn(req, &res)) {
+    out.Set("ok", false);
+    out.Set("errno", res.err);
+    out.Set("syscall", res.syscall);
+    out.Set("index", res.index);
+    return out;
+  }
+
+  auto state = std::make_shared<ChildState>();
+  state->pid = res.pid;
+  state->pidfd = res.pidfd;
+
+  auto* w = new Watch();
+  w->addon = this;
+  w->env = env;
+  w->state = state;
+  w->on_exit = Napi::Persistent(info[1].As<Napi::Function>());
+  w->async_context = new Napi::AsyncContext(env, "NsenterChild");
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+
+  if (res.pidfd >= 0) {
+    uv_poll_init(loop, &w->poll, res.pidfd);
+    w->poll.data = w;
+    uv_poll_start(&w->poll, UV_READABLE, OnPidfdReadable);
+  } else {
+    w->thread_mode = true;
+    uv_async_init(loop, &w->async, [](uv_async_t* h) {
+      auto* watch = static_cast<Watch*>(h->data);
+      watch->Deliver();
+      watch->Close();
+    });
+    w->async.data = w;
+    // The thread owns a reference to the state, never to the Watch unless not detached: the
+    // uv_async_send happens under the lock, and Cleanup sets `detached` under the same lock.
+    std::thread([state, w] {
+      ReapBlocking(state);
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (!state->detached) uv_async_send(&w->async);
+    }).detach();
+  }
+  watches.insert(w);
+
+  Napi::Object child = child_class_.New({});
+  ChildHandle::Unwrap(child)->state = state;
+
+  Napi::Array fds = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; i++) fds.Set(i, res.fds[i]);
+  out.Set("ok", true);
+  out.Set("pid", res.pid);
+  out.Set("fds", fds);
+  out.Set("child", child);
+  return out;
+}
+
+}  // namespace
+}  // namespace nsenter
+
+using NsenterAddon = nsenter::Addon;
+NODE_API_ADDON(NsenterAddon)

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Builds the native addon at install. A failed build never fails the install: the package
+// then runs on the nsenter binary, and build/native-unavailable.txt says why (read by
+// src/native.ts). `--strict` fails instead (CI), `--sanitize` builds with ASan + UBSan.
+"use strict";
+const { spawnSync } = require("node:child_process");
+const { existsSync, mkdirSync, rmSync, writeFileSync } = require("node:fs");
+const { dirname, join } = require("node:path");
+
+const root = join(__dirname, "..");
+const strict = process.argv.includes("--strict");
+const sanitize = process.argv.includes("--sanitize");
+const buildDir = join(root, "build");
+const reasonFile = join(buildDir, "native-unavailable.txt");
+const logFile = join(buildDir, "native-build.log");
+
+function nodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  try {
+    return require.resolve("node-gyp/bin/node-gyp.js");
+  } catch {
+    return null;
+  }
+}
+
+function giveUp(reason, log) {
+  mkdirSync(buildDir, { recursive: true });
+  if (log !== undefined) writeFileSync(logFile, log);
+  const text = `${reason}; the binary backend (util-linux nsenter) is used instead${log !== undefined ? ` (log: ${logFile})` : ""}`;
+  writeFileSync(reasonFile, text + "\n");
+  console.warn(`node-nsenter: native addon not built: ${text}`);
+  process.exit(strict ? 1 : 0);
+}
+
+if (process.platform !== "linux") giveUp(`the native backend needs Linux (this is ${process.platform})`);
+const gyp = nodeGyp();
+if (!gyp) giveUp("node-gyp was not found (it comes with npm)");
+rmSync(reasonFile, { force: true });
+
+const args = [gyp, "rebuild"];
+// Build against this Node's own headers when it ships them: no download at install.
+const nodeDir = join(dirname(process.execPath), "..");
+if (!process.env.npm_config_nodedir && existsSync(join(nodeDir, "include", "node", "node_api.h"))) {
+  args.push(`--nodedir=${nodeDir}`);
+}
+if (sanitize) args.push("--debug", "--", "-Dsanitize=1");
+const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: process.env });
+const log = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+if (r.status !== 0) {
+  const compiler = /(not found|No such file or directory).*\b(g\+\+|c\+\+|cc|make)\b|\b(g\+\+|c\+\+|make)\b.*not found|Error: not found: make/i.test(log);
+  const why = compiler
+    ? "no C++ toolchain (g++/make) was found at install"
+    : `node-gyp failed at install (${(log.match(/gyp ERR! stack Error: (.*)/) ?? [, "exit status " + r.status])[1]})`;
+  giveUp(why, log);
+}
+mkdirSync(buildDir, { recursive: true });
+writeFileSync(logFile, log);

@@ -1,0 +1,108 @@
+import { constants } from "node:os";
+import { getSystemErrorMap, getSystemErrorName } from "node:util";
+
+/**
+ * An error from a failed system call, shaped like Node's own (`fs`, `child_process`):
+ * `code` ("ENOENT"), negative `errno`, `syscall` ("execve", "setns", "chdir", "open"), and
+ * `path` when a path is involved. The message reads like Node's:
+ * `ENOENT: no such file or directory, execve '/usr/bin/missing'`.
+ */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** Positive errno number for a code such as "ENOENT" (0 when unknown). */
+export function errnoOf(code: string): number {
+  return (constants.errno as Record<string, number>)[code] ?? 0;
+}
+
+function describe(errno: number): string {
+  const entry = getSystemErrorMap().get(-Math.abs(errno));
+  return entry ? entry[1] : "unknown error";
+}
+
+/**
+ * Builds a Node-style error from the facts a backend reports: a positive or negative errno,
+ * the system call that failed and, optionally, the path it was given.
+ */
+export function systemError(
+  errno: number,
+  syscall: string,
+  path?: string,
+  detail?: string,
+): SystemError {
+  const negative = -Math.abs(errno);
+  let code: string;
+  try {
+    code = getSystemErrorName(negative);
+  } catch {
+    code = `Unknown system error ${negative}`;
+  }
+  let message = `${code}: ${describe(negative)}, ${syscall}`;
+  if (path !== undefined) message += ` '${path}'`;
+  if (detail) message += ` (${detail})`;
+  const err = new Error(message) as SystemError;
+  err.errno = negative;
+  err.code = code;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  Error.captureStackTrace(err, systemError);
+  return err;
+}
+
+/** Same as {@link systemError}, from a code name such as "EACCES". */
+export function systemErrorFromCode(
+  code: string,
+  syscall: string,
+  path?: string,
+  detail?: string,
+): SystemError {
+  const errno = errnoOf(code);
+  if (errno === 0) {
+    const err = new Error(`${code}: ${syscall}${path !== undefined ? ` '${path}'` : ""}`);
+    return Object.assign(err, { code, errno: 0, syscall, path }) as SystemError;
+  }
+  return systemError(errno, syscall, path, detail);
+}
+
+/**
+ * Rejection of a command whose AbortSignal fired, like Node's `AbortError`
+ * (`name` "AbortError", `code` "ABORT_ERR"); `cause` holds the signal's reason.
+ */
+export class AbortError extends Error {
+  readonly code = "ABORT_ERR";
+  override readonly name = "AbortError";
+
+  constructor(message = "The operation was aborted", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Error for bad arguments given to the API, like Node's `ERR_INVALID_ARG_VALUE`. */
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${shown}`) as TypeError & {
+    code: string;
+  };
+  err.code = "ERR_INVALID_ARG_VALUE";
+  return err;
+}
+
+/** Error for a wrongly typed argument, like Node's `ERR_INVALID_ARG_TYPE`. */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError {
+  const err = new TypeError(
+    `The "${name}" argument must be ${expected}. Received ${value === null ? "null" : typeof value}`,
+  ) as TypeError & { code: string };
+  err.code = "ERR_INVALID_ARG_TYPE";
+  return err;
+}
+
+/** Go's `exec: ...` usage errors (start twice, wait before start, ...), with a stable code. */
+export function usageError(message: string): Error & { code: string } {
+  const err = new Error(`exec: ${message}`) as Error & { code: string };
+  err.code = "ERR_NSENTER_USAGE";
+  return err;
+}

@@ -1,0 +1,221 @@
+import { PassThrough, type Readable } from "node:stream";
+import { getSystemErrorMap } from "node:util";
+import { systemErrorFromCode, type SystemError } from "../errors";
+import { ChildProcessLauncher, mergeStreams } from "./child-process";
+import type { ExitStatus, LaunchedChild, Launcher, LaunchSpec } from "./launcher";
+
+export interface NsenterBinaryTarget {
+  /** The nsenter program (a bare name is searched on the caller's PATH, as Go does). */
+  readonly nsenterPath: string;
+  /** Mount namespace file, passed as `--mount=<file>`. */
+  readonly mountNsPath: string;
+  /** The target's `sh`, used only to enter a working directory inside the namespace. */
+  readonly shPath: string;
+}
+
+// util-linux nsenter reports its own failures as one stderr line and exit status 1 (open,
+// setns) or 126/127 (execvp). The command can exit with the same statuses, so a failure is
+// recognised only when the status, the message, and the path in it all match.
+interface Failure {
+  readonly status: number[];
+  readonly syscall: string;
+  readonly re: RegExp;
+}
+const FAILURES: Failure[] = [
+  { status: [126, 127], syscall: "execve", re: /^nsenter: failed to execute (.*): (.+)$/ },
+  { status: [1], syscall: "open", re: /^nsenter: cannot open (.*): (.+)$/ },
+  { status: [1], syscall: "setns", re: /^nsenter: reassociate to namespace '[^']*' failed: (.+)$/ },
+  { status: [1], syscall: "chdir", re: /^nsenter: cannot change directory to (.*): (E[A-Z]+)$/ },
+];
+const PREFIX = "nsenter: ";
+const MAX_LINE = 8192;
+
+// Enters `dir` inside the namespace (util-linux's --wd would resolve it in the caller's),
+// checks the program the way execvp would, then execs it, so the pid stays the command's.
+// Failures are reported in nsenter's own format, so one parser serves both.
+const DIR_SCRIPT = [
+  'd=$1; shift; f=$1; e=""',
+  'CDPATH= cd -- "$d" 2>/dev/null || { if [ ! -e "$d" ]; then e=ENOENT; elif [ ! -d "$d" ]; then e=ENOTDIR; else e=EACCES; fi',
+  '  printf "nsenter: cannot change directory to %s: %s\\n" "$d" "$e" >&2; exit 1; }',
+  "__ENV__",
+  'case $f in */*) p=$f ;; *) p=""; o=$IFS; IFS=:; for x in ${PATH-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do [ -f "${x:-.}/$f" ] && { p="${x:-.}/$f"; [ -x "$p" ] && break; }; done; IFS=$o ;; esac',
+  'if [ -z "$p" ] || [ ! -e "$p" ]; then printf "nsenter: failed to execute %s: No such file or directory\\n" "$f" >&2; exit 127; fi',
+  'if [ -d "$p" ] || [ ! -x "$p" ]; then printf "nsenter: failed to execute %s: Permission denied\\n" "$f" >&2; exit 126; fi',
+  'exec "$@"',
+].join("\n");
+
+/** Runs commands through the util-linux `nsenter` binary, mapping its failures to errors. */
+export class NsenterBinaryLauncher implements Launcher {
+  readonly name = "binary";
+  readonly #target: NsenterBinaryTarget;
+  readonly #inner = new ChildProcessLauncher();
+
+  constructor(target: NsenterBinaryTarget) {
+    this.#target = target;
+  }
+
+  /** Go's argv: `nsenter --mount=<file> -- <cmd> args...`; with a dir, through the target's sh. */
+  argv(spec: Pick<LaunchSpec, "argv" | "env" | "dir">): string[] {
+    const head = [this.#target.nsenterPath, `--mount=${this.#target.mountNsPath}`, "--"];
+    if (spec.dir === null) return [...head, ...spec.argv];
+    const script = DIR_SCRIPT.replace("__ENV__", restoreCwdVars(spec.env));
+    return [...head, this.#target.shPath, "-c", script, "nsenter-sh", spec.dir, ...spec.argv];
+  }
+
+  async launch(spec: LaunchSpec): Promise<LaunchedChild> {
+    const argv = this.argv(spec);
+    const child = await this.#inner.launch({
+      file: this.#target.nsenterPath,
+      argv,
+      env: spec.env,
+      dir: null,
+      stdin: spec.stdin,
+      stdout: spec.stdout === "ignore" && spec.stderr !== "stdout" ? "ignore" : "pipe",
+      stderr: "pipe",
+    });
+    const paths = new Set([spec.file, this.#target.mountNsPath]);
+    if (spec.dir !== null) paths.add(spec.dir).add(this.#target.shPath);
+    const filter = new FailureFilter(child.exited, { paths, nsPath: this.#target.mountNsPath });
+    child.stderr!.pipe(filter.input);
+
+    let stdout: Readable | null = child.stdout;
+    let stderr: Readable | null = filter.output;
+    if (spec.stderr === "stdout") {
+      stdout = mergeStreams(child.stdout!, filter.output);
+      stderr = null;
+    } else if (spec.stderr === "ignore") {
+      filter.output.resume();
+      stderr = null;
+    }
+    return {
+      pid: child.pid,
+      stdin: child.stdin,
+      stdout,
+      stderr,
+      exited: filter.result,
+      kill: (signal) => child.kill(signal),
+    };
+  }
+}
+
+/**
+ * Passes stderr through unchanged, except that a first line in one of nsenter's failure
+ * formats is held back until the exit status is known: if the status matches, the line is
+ * dropped and `result` rejects with the mapped error; otherwise the line is released.
+ */
+class FailureFilter {
+  readonly input = new PassThrough();
+  readonly output = new PassThrough();
+  readonly result: Promise<ExitStatus>;
+  #held: Buffer[] = [];
+  #heldLen = 0;
+  #deciding = true;
+  #failure: { failure: Failure; error: SystemError } | null = null;
+
+  constructor(exited: Promise<ExitStatus>, known: Known) {
+    let inputEnded!: () => void;
+    const ended = new Promise<void>((r) => (inputEnded = r));
+    this.input.on("data", (chunk: Buffer) => {
+      if (!this.#deciding) {
+        this.output.write(chunk);
+        return;
+      }
+      this.#held.push(chunk);
+      this.#heldLen += chunk.length;
+      this.#inspect(known, false);
+    });
+    this.input.once("end", () => {
+      if (this.#deciding) this.#inspect(known, true);
+      inputEnded();
+    });
+    this.result = exited.then(async (status) => {
+      await ended;
+      const f = this.#failure;
+      if (f && status.code !== null && f.failure.status.includes(status.code)) {
+        this.output.end();
+        throw f.error;
+      }
+      this.#release();
+      this.output.end();
+      return status;
+    });
+  }
+
+  #inspect(known: Known, atEnd: boolean): void {
+    const data = Buffer.concat(this.#held);
+    const prefix = data.subarray(0, PREFIX.length).toString("latin1");
+    if (!PREFIX.startsWith(prefix) || (prefix.length < PREFIX.length && atEnd)) {
+      return this.#passThrough();
+    }
+    if (prefix.length < PREFIX.length) return;
+    const nl = data.indexOf(0x0a);
+    if (nl < 0 && !atEnd) {
+      if (data.length > MAX_LINE) this.#passThrough();
+      return;
+    }
+    const line = data.subarray(0, nl < 0 ? data.length : nl).toString("utf8");
+    this.#failure = match(line, known);
+    if (!this.#failure) return this.#passThrough();
+    // Keep holding: the exit status decides.
+  }
+
+  #passThrough(): void {
+    this.#deciding = false;
+    this.#release();
+  }
+
+  #release(): void {
+    for (const c of this.#held) this.output.write(c);
+    this.#held = [];
+    this.#heldLen = 0;
+    this.#deciding = false;
+  }
+}
+
+/** Paths a genuine nsenter failure line can name, and the namespace file for setns ones. */
+interface Known {
+  readonly paths: Set<string>;
+  readonly nsPath: string;
+}
+
+function match(line: string, known: Known): { failure: Failure; error: SystemError } | null {
+  for (const failure of FAILURES) {
+    const m = failure.re.exec(line);
+    if (!m) continue;
+    const path = failure.syscall === "setns" ? undefined : m[1]!;
+    const text = failure.syscall === "setns" ? m[1]! : m[2]!;
+    if (path !== undefined && !known.paths.has(path)) return null;
+    const code = codeOf(text, failure);
+    const error = systemErrorFromCode(code, failure.syscall, path ?? known.nsPath);
+    return { failure, error };
+  }
+  return null;
+}
+
+let byText: Map<string, string> | null = null;
+
+// glibc's strerror text → code; libuv's descriptions are the same words in lower case for
+// the errors nsenter can hit. Codes in our own script's messages are passed as they are.
+function codeOf(text: string, failure: Failure): string {
+  if (/^E[A-Z0-9]+$/.test(text)) return text;
+  if (!byText) {
+    byText = new Map();
+    for (const [name, desc] of getSystemErrorMap().values()) byText.set(desc.toLowerCase(), name);
+    byText.set("too many levels of symbolic links", "ELOOP");
+  }
+  const code = byText.get(text.trim().toLowerCase());
+  if (code) return code;
+  if (failure.syscall === "execve") return "ENOENT";
+  return failure.syscall === "setns" ? "EINVAL" : "ENOENT";
+}
+
+// dash sets PWD and OLDPWD when it changes directory; put the caller's environment back.
+function restoreCwdVars(env: readonly string[]): string {
+  const lines = ["unset PWD OLDPWD"];
+  for (const name of ["PWD", "OLDPWD"]) {
+    let value: string | undefined;
+    for (const e of env) if (e.startsWith(`${name}=`)) value = e.slice(name.length + 1);
+    if (value !== undefined) lines.push(`export ${name}='${value.replace(/'/g, `'\\''`)}'`);
+  }
+  return lines.join("\n");
+}
