@@ -29,6 +29,7 @@ const FAILURES: Failure[] = [
 ];
 const PREFIX = "nsenter: ";
 const MAX_LINE = 8192;
+const LINE_WAIT_MS = 250;
 
 // Enters `dir` inside the namespace (util-linux's --wd would resolve it in the caller's),
 // checks the program the way execvp would, then execs it, so the pid stays the command's.
@@ -110,11 +111,12 @@ class FailureFilter {
   #held: Buffer[] = [];
   #heldLen = 0;
   #deciding = true;
+  #lineSeen = false;
+  #inputEnded = false;
   #failure: { failure: Failure; error: SystemError } | null = null;
 
   constructor(exited: Promise<ExitStatus>, known: Known) {
-    let inputEnded!: () => void;
-    const ended = new Promise<void>((r) => (inputEnded = r));
+    let wake: () => void = () => {};
     this.input.on("data", (chunk: Buffer) => {
       if (!this.#deciding) {
         this.output.write(chunk);
@@ -123,20 +125,37 @@ class FailureFilter {
       this.#held.push(chunk);
       this.#heldLen += chunk.length;
       this.#inspect(known, false);
+      if (this.#lineSeen || !this.#deciding) wake();
     });
     this.input.once("end", () => {
       if (this.#deciding) this.#inspect(known, true);
-      inputEnded();
+      this.#inputEnded = true;
+      if (!this.#deciding) this.#end();
+      wake();
     });
     this.result = exited.then(async (status) => {
-      await ended;
+      const candidate = status.code !== null && [1, 126, 127].includes(status.code);
+      if (candidate && this.#deciding && !this.#lineSeen && !this.#inputEnded) {
+        // nsenter writes its message before it exits, so it is already in the pipe: wait for
+        // it briefly, but never for the EOF a surviving grandchild could hold back forever.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, LINE_WAIT_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       const f = this.#failure;
-      if (f && status.code !== null && f.failure.status.includes(status.code)) {
-        this.output.end();
+      if (f && this.#lineSeen && status.code !== null && f.failure.status.includes(status.code)) {
+        this.#held = [];
+        this.#deciding = false;
+        this.input.resume();
+        this.#end();
         throw f.error;
       }
       this.#release();
-      this.output.end();
+      if (this.#inputEnded) this.#end();
       return status;
     });
   }
@@ -154,6 +173,7 @@ class FailureFilter {
       return;
     }
     const line = data.subarray(0, nl < 0 ? data.length : nl).toString("utf8");
+    this.#lineSeen = true;
     this.#failure = match(line, known);
     if (!this.#failure) return this.#passThrough();
     // Keep holding: the exit status decides.
@@ -162,6 +182,10 @@ class FailureFilter {
   #passThrough(): void {
     this.#deciding = false;
     this.#release();
+  }
+
+  #end(): void {
+    if (!this.output.writableEnded) this.output.end();
   }
 
   #release(): void {
