@@ -313,6 +313,8 @@ describePrivileged("Cmd behaviour", () => {
         c.setStdin("x");
         await c.combinedOutput();
       }
+      // pidfds close in libuv's close callbacks, on the next loop turn.
+      await new Promise((res) => setTimeout(res, 20));
       // Not equal: a straggler from an earlier test may still close; a leak adds 20 or more.
       expect(fdCount()).toBeLessThanOrEqual(before);
       expect(zombies()).toEqual([]);
