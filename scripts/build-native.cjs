@@ -17,7 +17,17 @@ const logFile = join(buildDir, "native-build.log");
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    join(
+      dirname(process.execPath),
+      "..",
+      "lib",
+      "node_modules",
+      "npm",
+      "node_modules",
+      "node-gyp",
+      "bin",
+      "node-gyp.js",
+    ),
   ];
   for (const c of candidates) if (c && existsSync(c)) return c;
   try {
@@ -36,7 +46,8 @@ function giveUp(reason, log) {
   process.exit(strict ? 1 : 0);
 }
 
-if (process.platform !== "linux") giveUp(`the native backend needs Linux (this is ${process.platform})`);
+if (process.platform !== "linux")
+  giveUp(`the native backend needs Linux (this is ${process.platform})`);
 const gyp = nodeGyp();
 if (!gyp) giveUp("node-gyp was not found (it comes with npm)");
 rmSync(reasonFile, { force: true });
@@ -51,7 +62,10 @@ if (sanitize) args.push("--debug", "--", "-Dsanitize=1");
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: process.env });
 const log = `${r.stdout ?? ""}${r.stderr ?? ""}`;
 if (r.status !== 0) {
-  const compiler = /(not found|No such file or directory).*\b(g\+\+|c\+\+|cc|make)\b|\b(g\+\+|c\+\+|make)\b.*not found|Error: not found: make/i.test(log);
+  const compiler =
+    /(not found|No such file or directory).*\b(g\+\+|c\+\+|cc|make)\b|\b(g\+\+|c\+\+|make)\b.*not found|Error: not found: make/i.test(
+      log,
+    );
   const why = compiler
     ? "no C++ toolchain (g++/make) was found at install"
     : `node-gyp failed at install (${(log.match(/gyp ERR! stack Error: (.*)/) ?? [, "exit status " + r.status])[1]})`;

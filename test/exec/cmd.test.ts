@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AbortError, ExitError } from "../../src/index";
-import { describePrivileged, fdCount, makeTarget, zombies, type Target } from "../support/namespace";
+import {
+  describePrivileged,
+  makeTarget,
+  newFds,
+  openFds,
+  zombies,
+  type Target,
+} from "../support/namespace";
 import { runners, STOP_GRACE_MS, type Runner } from "../support/runners";
 import { nativeAvailable, nativeUnavailableReason } from "../../src/native";
 
@@ -62,7 +69,10 @@ describePrivileged("Cmd behaviour", () => {
     });
 
     it("a non-zero exit is an ExitError with Go's message and status", async () => {
-      const err = await r.command("sh", "-c", "exit 3").run().catch((e) => e);
+      const err = await r
+        .command("sh", "-c", "exit 3")
+        .run()
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ExitError);
       expect(err.message).toBe("exit status 3");
       expect(err.exitStatus()).toBe(3);
@@ -71,7 +81,10 @@ describePrivileged("Cmd behaviour", () => {
     });
 
     it("death by a signal is an ExitError 'signal: killed' with status -1", async () => {
-      const err = await r.command("sh", "-c", "kill -9 $$").run().catch((e) => e);
+      const err = await r
+        .command("sh", "-c", "kill -9 $$")
+        .run()
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ExitError);
       expect(err.message).toBe("signal: killed");
       expect(err.exitStatus()).toBe(-1);
@@ -81,14 +94,20 @@ describePrivileged("Cmd behaviour", () => {
 
     it("output() returns stdout; on failure ExitError.stderr holds stderr", async () => {
       expect((await r.command("echo", "hello", "world").output()).toString()).toBe("hello world\n");
-      const err = await r.command("sh", "-c", "echo out; echo oops >&2; exit 2").output().catch((e) => e);
+      const err = await r
+        .command("sh", "-c", "echo out; echo oops >&2; exit 2")
+        .output()
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ExitError);
       expect(err.stderr.toString()).toBe("oops\n");
     });
 
     it("combinedOutput() holds both streams", async () => {
-      const out = (await r.command("sh", "-c", "echo a; echo b >&2; echo c").combinedOutput()).toString();
-      if (name === "native") expect(out).toBe("a\nb\nc\n"); // one pipe: exact order
+      const out = (
+        await r.command("sh", "-c", "echo a; echo b >&2; echo c").combinedOutput()
+      ).toString();
+      if (name === "native")
+        expect(out).toBe("a\nb\nc\n"); // one pipe: exact order
       else expect(out.split("\n").sort()).toEqual(["", "a", "b", "c"]);
     });
 
@@ -96,7 +115,12 @@ describePrivileged("Cmd behaviour", () => {
       for (const input of [Buffer.from("buf\0fer"), "string", Readable.from(["rea", "dable"])]) {
         const c = r.command("cat");
         c.setStdin(input);
-        const expected = typeof input === "string" ? input : Buffer.isBuffer(input) ? input.toString() : "readable";
+        const expected =
+          typeof input === "string"
+            ? input
+            : Buffer.isBuffer(input)
+              ? input.toString()
+              : "readable";
         expect((await c.output()).toString()).toBe(expected);
       }
     });
@@ -185,23 +209,44 @@ describePrivileged("Cmd behaviour", () => {
     });
 
     it("a missing program is ENOENT, not exit status 127", async () => {
-      const err = await r.command("/nonexistent/tool", "x").run().catch((e) => e);
+      const err = await r
+        .command("/nonexistent/tool", "x")
+        .run()
+        .catch((e) => e);
       expect(err).not.toBeInstanceOf(ExitError);
-      expect(err).toMatchObject({ code: "ENOENT", errno: -2, syscall: "execve", path: "/nonexistent/tool" });
-      const bare = await r.command("no-such-tool-anywhere").run().catch((e) => e);
-      expect(bare).toMatchObject({ code: "ENOENT", syscall: "execve", path: "no-such-tool-anywhere" });
+      expect(err).toMatchObject({
+        code: "ENOENT",
+        errno: -2,
+        syscall: "execve",
+        path: "/nonexistent/tool",
+      });
+      const bare = await r
+        .command("no-such-tool-anywhere")
+        .run()
+        .catch((e) => e);
+      expect(bare).toMatchObject({
+        code: "ENOENT",
+        syscall: "execve",
+        path: "no-such-tool-anywhere",
+      });
     });
 
     it("a file without execute permission is EACCES", async () => {
       const script = join(target.privateDir, "..", `noexec-${name}.sh`);
       writeFileSync(script, "#!/bin/sh\necho ran\n");
       chmodSync(script, 0o644);
-      const err = await r.command(script).run().catch((e) => e);
+      const err = await r
+        .command(script)
+        .run()
+        .catch((e) => e);
       expect(err).toMatchObject({ code: "EACCES", errno: -13, syscall: "execve", path: script });
     });
 
     it("exit status 127 of the command itself stays an ExitError", async () => {
-      const err = await r.command("sh", "-c", "exit 127").run().catch((e) => e);
+      const err = await r
+        .command("sh", "-c", "exit 127")
+        .run()
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ExitError);
       expect(err.exitStatus()).toBe(127);
     });
@@ -223,7 +268,10 @@ describePrivileged("Cmd behaviour", () => {
     });
 
     it("an argument list over the kernel's limit is E2BIG", async () => {
-      const err = await r.command("true", "x".repeat(3 * 1024 * 1024)).run().catch((e) => e);
+      const err = await r
+        .command("true", "x".repeat(3 * 1024 * 1024))
+        .run()
+        .catch((e) => e);
       expect(err).toMatchObject({ code: "E2BIG", errno: -7 });
     });
 
@@ -288,7 +336,11 @@ describePrivileged("Cmd behaviour", () => {
 
     it("large output on both streams at once does not deadlock", async () => {
       const size = 4 * 1024 * 1024;
-      const c = r.command("sh", "-c", `head -c ${size} /dev/zero >&2 & head -c ${size} /dev/zero; wait`);
+      const c = r.command(
+        "sh",
+        "-c",
+        `head -c ${size} /dev/zero >&2 & head -c ${size} /dev/zero; wait`,
+      );
       const e = sink();
       c.setStderr(e.stream);
       const out = await c.output();
@@ -305,18 +357,20 @@ describePrivileged("Cmd behaviour", () => {
     it("runs leave no fd and no zombie behind", async () => {
       await r.command("true").run(); // warm up lazily opened fds
       await new Promise((res) => setTimeout(res, 200)); // let earlier tests' pipes close
-      const before = fdCount();
+      const before = openFds();
       for (let i = 0; i < 20; i++) {
         await r.command("echo", String(i)).output();
-        await r.command("/nonexistent").run().catch(() => {});
+        await r
+          .command("/nonexistent")
+          .run()
+          .catch(() => {});
         const c = r.command("cat");
         c.setStdin("x");
         await c.combinedOutput();
       }
       // pidfds close in libuv's close callbacks, on the next loop turn.
       await new Promise((res) => setTimeout(res, 20));
-      // Not equal: a straggler from an earlier test may still close; a leak adds 20 or more.
-      expect(fdCount()).toBeLessThanOrEqual(before);
+      expect(newFds(before)).toEqual([]);
       expect(zombies()).toEqual([]);
     });
   });

@@ -8,7 +8,15 @@
  * machine's, so NSEnter finds its tools.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
@@ -28,9 +36,14 @@ export function privileges(): Privileges {
   if (!capEff || (BigInt(`0x${capEff}`) & (1n << 21n)) === 0n) {
     return (cached = { ok: false, reason: "CAP_SYS_ADMIN missing" });
   }
-  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "true"], { encoding: "utf8" });
+  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "true"], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
-    return (cached = { ok: false, reason: `unshare --mount failed: ${r.stderr || r.error?.message}` });
+    return (cached = {
+      ok: false,
+      reason: `unshare --mount failed: ${r.stderr || r.error?.message}`,
+    });
   }
   return (cached = { ok: true, reason: "" });
 }
@@ -110,9 +123,13 @@ export async function makeTarget(): Promise<Target> {
     root,
     privateDir,
     sh(script, ...args) {
-      return execFileSync("nsenter", [`--mount=${nsPath}`, "--", "sh", "-c", script, "sh", ...args], {
-        encoding: "utf8",
-      });
+      return execFileSync(
+        "nsenter",
+        [`--mount=${nsPath}`, "--", "sh", "-c", script, "sh", ...args],
+        {
+          encoding: "utf8",
+        },
+      );
     },
     async close() {
       if (holder.exitCode === null && holder.signalCode === null) {
@@ -125,18 +142,42 @@ export async function makeTarget(): Promise<Target> {
   };
 }
 
+/** Open fds of this process and what they point to. */
+export function openFds(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      out.set(Number(name), readlinkSync(`/proc/self/fd/${name}`));
+    } catch {
+      // the fd readdir itself used
+    }
+  }
+  return out;
+}
+
 /** Number of open fds of this process. */
 export function fdCount(): number {
-  return execFileSync("ls", [`/proc/${process.pid}/fd`], { encoding: "utf8" }).trim().split("\n").length;
+  return openFds().size;
+}
+
+/** Fds open now that were not open (to the same thing) in `before`. */
+export function newFds(before: Map<number, string>): string[] {
+  const out: string[] = [];
+  for (const [fd, what] of openFds()) if (before.get(fd) !== what) out.push(`${fd} -> ${what}`);
+  return out;
 }
 
 /** Zombie children of this process (state Z in /proc). */
 export function zombies(): number[] {
   const out: number[] = [];
-  const r = spawnSync("sh", ["-c", `for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done`], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    "sh",
+    ["-c", `for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done`],
+    {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   for (const line of r.stdout.split("\n")) {
     const m = /^(\d+) \(.*\) (\S) (\d+) /.exec(line);
     if (m && m[2] === "Z" && Number(m[3]) === process.pid) out.push(Number(m[1]));

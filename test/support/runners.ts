@@ -39,7 +39,8 @@ export function runners(target: () => Target): Runner[] {
 export const BACKENDS = ["native", "binary"] as const;
 
 export function requireNative(): void {
-  if (!nativeAvailable()) throw new Error("the native addon is not built: run npm run build:native");
+  if (!nativeAvailable())
+    throw new Error("the native addon is not built: run npm run build:native");
 }
 
 const cache = new Map<string, ReturnType<typeof newNsenter>>();
