@@ -29,4 +29,8 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

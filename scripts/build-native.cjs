@@ -68,7 +68,7 @@ if (r.status !== 0) {
     );
   const why = compiler
     ? "no C++ toolchain (g++/make) was found at install"
-    : `node-gyp failed at install (${(log.match(/gyp ERR! stack Error: (.*)/) ?? [, "exit status " + r.status])[1]})`;
+    : `node-gyp failed at install (${(/gyp ERR! stack Error: (.*)/.exec(log) ?? ["", `exit status ${r.status}`])[1]})`;
   giveUp(why, log);
 }
 mkdirSync(buildDir, { recursive: true });

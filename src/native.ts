@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 /** Private typed surface of the addon (native/binding.cc). Primitives in, primitives out. */
@@ -45,6 +46,8 @@ let reason: string | null = null;
 let loaded = false;
 
 const root = join(__dirname, "..");
+// The addon is loaded at run time by path; `require` is what loads .node files.
+const nodeRequire = createRequire(__filename);
 
 function load(): void {
   loaded = true;
@@ -58,10 +61,11 @@ function load(): void {
   }
   try {
     const explicit = process.env.NODE_NSENTER_ADDON;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    binding = explicit
-      ? require(explicit)
-      : require("bindings")({ bindings: "nsenter_native", module_root: root });
+    binding = (
+      explicit
+        ? nodeRequire(explicit)
+        : nodeRequire("bindings")({ bindings: "nsenter_native", module_root: root })
+    ) as NativeBinding;
   } catch (e) {
     const buildLog = join(root, "build", "native-unavailable.txt");
     const why = existsSync(buildLog) ? readFileSync(buildLog, "utf8").trim() : null;

@@ -109,7 +109,6 @@ class FailureFilter {
   readonly output = new PassThrough();
   readonly result: Promise<ExitStatus>;
   #held: Buffer[] = [];
-  #heldLen = 0;
   #deciding = true;
   #lineSeen = false;
   #inputEnded = false;
@@ -123,7 +122,6 @@ class FailureFilter {
         return;
       }
       this.#held.push(chunk);
-      this.#heldLen += chunk.length;
       this.#inspect(known, false);
       if (this.#lineSeen || !this.#deciding) wake();
     });
@@ -191,7 +189,6 @@ class FailureFilter {
   #release(): void {
     for (const c of this.#held) this.output.write(c);
     this.#held = [];
-    this.#heldLen = 0;
     this.#deciding = false;
   }
 }
