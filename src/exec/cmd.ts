@@ -303,6 +303,13 @@ function copyInto(
     if (target && endTarget) target.end();
     return Promise.resolve();
   }
+  if (endTarget) {
+    // A pipe from stdoutPipe()/stderrPipe() is the caller's to read; as in Go, wait() does not
+    // wait for it (a grandchild holding the write end would block wait() forever).
+    source.pipe(target);
+    source.once("error", (e) => target.destroy(e));
+    return Promise.resolve();
+  }
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const finish = (err?: Error | null): void => {
@@ -314,7 +321,7 @@ function copyInto(
         reject(err);
       } else resolve();
     };
-    source.pipe(target, { end: endTarget });
+    source.pipe(target, { end: false });
     source.once("end", () => finish());
     source.once("close", () => finish());
     source.once("error", (e) => finish(e));

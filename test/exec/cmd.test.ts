@@ -152,6 +152,17 @@ describePrivileged("Cmd behaviour", () => {
       expect(e).toBe("two\n");
     });
 
+    it("wait() does not wait for a stdoutPipe a grandchild still holds open", async () => {
+      const c = r.command("sh", "-c", "sleep 2 & echo started");
+      const out = c.stdoutPipe();
+      let ended = false;
+      out.on("end", () => (ended = true));
+      out.resume();
+      await c.start();
+      await c.wait();
+      expect(ended).toBe(false);
+    });
+
     it("pipe and setter misuse throws Go's errors", async () => {
       const c = r.command("true");
       c.setStdout(new PassThrough());
