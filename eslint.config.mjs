@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "build/", "bench/results/"] },
+  { ignores: ["node_modules/", "dist/", "build/", "build-asan/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -151,8 +151,9 @@ export class FakeCmd implements CmdLike {
     const [out, , err] = await this.#take(
       "CombinedOutput",
       this.combinedOutputScript,
-      this.combinedOutputCalls++,
       this.combinedOutputLog,
+      this.combinedOutputCalls,
+      () => this.combinedOutputCalls++,
     );
     if (err) throw err;
     return out;
@@ -163,8 +164,9 @@ export class FakeCmd implements CmdLike {
     const [out, , err] = await this.#take(
       "Output",
       this.outputScript,
-      this.outputCalls++,
       this.outputLog,
+      this.outputCalls,
+      () => this.outputCalls++,
     );
     if (err) throw err;
     return out;
@@ -175,8 +177,9 @@ export class FakeCmd implements CmdLike {
     const [out, errOut, err] = await this.#take(
       "Run",
       this.runScript,
-      this.runCalls++,
       this.runLog,
+      this.runCalls,
+      () => this.runCalls++,
     );
     if (this.stdout) this.stdout.write(out);
     if (this.stderr) this.stderr.write(errOut);
@@ -186,10 +189,13 @@ export class FakeCmd implements CmdLike {
   async #take(
     name: string,
     script: Script,
-    call: number,
     log: string[][],
+    call: number,
+    count: () => void,
   ): Promise<[Buffer, Buffer, Error | null]> {
+    // Go checks before it counts: running out leaves the call counter unchanged.
     if (call > script.length - 1) throw new Error(`ran out of ${name}() actions`);
+    count();
     log.push([...this.argv]);
     const [o, e, err] = await script[call]!();
     return [toBuf(o), toBuf(e), err];

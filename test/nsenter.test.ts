@@ -25,7 +25,7 @@ import {
   newNsenter,
 } from "../src/index";
 import { describePrivileged, makeTarget, type Target } from "./support/namespace";
-import { BACKENDS } from "./support/runners";
+import { testedBackends } from "./support/backends";
 import { runNode } from "./support/subprocess";
 
 const TOOLS = [
@@ -192,271 +192,266 @@ describePrivileged("NSEnter in a private mount namespace", () => {
     expect(newNsenter(target.root, undefined, { backend: "binary" }).backend).toBe("binary");
   });
 
-  describe.each(BACKENDS.filter((b) => b === "binary" || nativeAvailable() || process.env.CI))(
-    "%s",
-    (backend) => {
-      const ne = () => newNsenter(target.root, undefined, { backend });
+  for (const reason of testedBackends().skipped) it.skip(reason, () => {});
 
-      // TestExec
-      it.each([
-        ["simple command", "echo", ["hello", "world"], "hello world\n", false],
-        ["nozero exit code", "false", [], "", true],
-      ] as const)("exec: %s", async (_name, command, args, expected, expectError) => {
-        const cmd = ne().exec(command, [...args]);
-        const result = await cmd.combinedOutput().then(
-          (out) => ({ out: out.toString(), err: null }),
-          (err) => ({ out: "", err }),
-        );
-        if (expectError) {
-          expect(result.err).toBeInstanceOf(ExitError);
-        } else {
-          expect(result.err).toBeNull();
-          expect(result.out).toBe(expected);
-        }
-      });
+  describe.each(testedBackends().run)("%s", (backend) => {
+    const ne = () => newNsenter(target.root, undefined, { backend });
 
-      it("runs in the target namespace: sees its files, not the caller's", async () => {
-        target.sh('echo only-in-target > "$1/seen"', target.privateDir);
-        const out = await ne().command("cat", join(target.privateDir, "seen")).output();
-        expect(out.toString()).toBe("only-in-target\n");
-        const mine = await ne().command("readlink", "/proc/self/ns/mnt").output();
-        expect(mine.toString().trim()).toBe(target.sh("readlink /proc/self/ns/mnt").trim());
-      });
+    // TestExec
+    it.each([
+      ["simple command", "echo", ["hello", "world"], "hello world\n", false],
+      ["nozero exit code", "false", [], "", true],
+    ] as const)("exec: %s", async (_name, command, args, expected, expectError) => {
+      const cmd = ne().exec(command, [...args]);
+      const result = await cmd.combinedOutput().then(
+        (out) => ({ out: out.toString(), err: null }),
+        (err) => ({ out: "", err }),
+      );
+      if (expectError) {
+        expect(result.err).toBeInstanceOf(ExitError);
+      } else {
+        expect(result.err).toBeNull();
+        expect(result.out).toBe(expected);
+      }
+    });
 
-      // TestEvalSymlinks: each row prepared inside the target namespace, where the caller
-      // cannot see the files.
-      const rows: {
-        name: string;
-        mustExist: boolean;
-        prepare: string; // shell, $1 = tmpdir; prints "src dst"
-        expectError?: string;
-      }[] = [
-        {
-          name: "simple file /src",
-          mustExist: true,
-          prepare: ': > "$1/src"; echo "$1/src $1/src"',
-        },
-        {
-          name: "non-existing file /src",
-          mustExist: true,
-          prepare: 'echo "$1/src -"',
-          expectError: "ENOENT",
-        },
-        {
-          name: "non-existing file /src/ with mustExist=false",
-          mustExist: false,
-          prepare: 'echo "$1/src $1/src"',
-        },
-        {
-          name: "non-existing file /existing/path/src with mustExist=false with existing directories",
-          mustExist: false,
-          prepare: 'mkdir -p "$1/existing/path"; echo "$1/existing/path/src $1/existing/path/src"',
-        },
-        {
-          name: "simple symlink /src -> /dst",
-          mustExist: false,
-          prepare: ': > "$1/dst"; ln -s "$1/dst" "$1/src"; echo "$1/src $1/dst"',
-        },
-        {
-          name: "dangling symlink /src -> /non-existing-path",
-          mustExist: true,
-          prepare: 'ln -s "$1/non-existing-path" "$1/src"; echo "$1/src -"',
-          expectError: "ENOENT",
-        },
-        {
-          name: "dangling symlink /src -> /non-existing-path with mustExist=false",
-          mustExist: false,
-          prepare: 'ln -s "$1/non-existing-path" "$1/src"; echo "$1/src $1/non-existing-path"',
-        },
-        {
-          name: "symlink to directory /src/file, where /src is link to /dst",
-          mustExist: true,
-          prepare:
-            'mkdir "$1/dst"; : > "$1/dst/file"; ln -s "$1/dst" "$1/src"; echo "$1/src/file $1/dst/file"',
-        },
-        {
-          name: "symlink to non-existing directory: /src/file, where /src is link to /dst and dst does not exist",
-          mustExist: true,
-          prepare: 'ln -s "$1/dst" "$1/src"; echo "$1/src/file -"',
-          expectError: "ENOENT",
-        },
-        {
-          name: "symlink to non-existing directory: /src/file, where /src is link to /dst and dst does not exist with mustExist=false",
-          mustExist: false,
-          prepare: 'ln -s "$1/dst" "$1/src"; echo "$1/src/file $1/dst/file"',
-        },
+    it("runs in the target namespace: sees its files, not the caller's", async () => {
+      target.sh('echo only-in-target > "$1/seen"', target.privateDir);
+      const out = await ne().command("cat", join(target.privateDir, "seen")).output();
+      expect(out.toString()).toBe("only-in-target\n");
+      const mine = await ne().command("readlink", "/proc/self/ns/mnt").output();
+      expect(mine.toString().trim()).toBe(target.sh("readlink /proc/self/ns/mnt").trim());
+    });
+
+    // TestEvalSymlinks: each row prepared inside the target namespace, where the caller
+    // cannot see the files.
+    const rows: {
+      name: string;
+      mustExist: boolean;
+      prepare: string; // shell, $1 = tmpdir; prints "src dst"
+      expectError?: string;
+    }[] = [
+      {
+        name: "simple file /src",
+        mustExist: true,
+        prepare: ': > "$1/src"; echo "$1/src $1/src"',
+      },
+      {
+        name: "non-existing file /src",
+        mustExist: true,
+        prepare: 'echo "$1/src -"',
+        expectError: "ENOENT",
+      },
+      {
+        name: "non-existing file /src/ with mustExist=false",
+        mustExist: false,
+        prepare: 'echo "$1/src $1/src"',
+      },
+      {
+        name: "non-existing file /existing/path/src with mustExist=false with existing directories",
+        mustExist: false,
+        prepare: 'mkdir -p "$1/existing/path"; echo "$1/existing/path/src $1/existing/path/src"',
+      },
+      {
+        name: "simple symlink /src -> /dst",
+        mustExist: false,
+        prepare: ': > "$1/dst"; ln -s "$1/dst" "$1/src"; echo "$1/src $1/dst"',
+      },
+      {
+        name: "dangling symlink /src -> /non-existing-path",
+        mustExist: true,
+        prepare: 'ln -s "$1/non-existing-path" "$1/src"; echo "$1/src -"',
+        expectError: "ENOENT",
+      },
+      {
+        name: "dangling symlink /src -> /non-existing-path with mustExist=false",
+        mustExist: false,
+        prepare: 'ln -s "$1/non-existing-path" "$1/src"; echo "$1/src $1/non-existing-path"',
+      },
+      {
+        name: "symlink to directory /src/file, where /src is link to /dst",
+        mustExist: true,
+        prepare:
+          'mkdir "$1/dst"; : > "$1/dst/file"; ln -s "$1/dst" "$1/src"; echo "$1/src/file $1/dst/file"',
+      },
+      {
+        name: "symlink to non-existing directory: /src/file, where /src is link to /dst and dst does not exist",
+        mustExist: true,
+        prepare: 'ln -s "$1/dst" "$1/src"; echo "$1/src/file -"',
+        expectError: "ENOENT",
+      },
+      {
+        name: "symlink to non-existing directory: /src/file, where /src is link to /dst and dst does not exist with mustExist=false",
+        mustExist: false,
+        prepare: 'ln -s "$1/dst" "$1/src"; echo "$1/src/file $1/dst/file"',
+      },
+    ];
+    let rowNo = 0;
+    it.each(rows)("evalSymlinks: $name", async (row) => {
+      const tmp = join(target.privateDir, `eval-${backend}-${rowNo++}`);
+      const [src, dst] = target.sh(`mkdir "$1"; ${row.prepare}`, tmp).trim().split(" ") as [
+        string,
+        string,
       ];
-      let rowNo = 0;
-      it.each(rows)("evalSymlinks: $name", async (row) => {
-        const tmp = join(target.privateDir, `eval-${backend}-${rowNo++}`);
-        const [src, dst] = target.sh(`mkdir "$1"; ${row.prepare}`, tmp).trim().split(" ") as [
-          string,
-          string,
-        ];
-        const result = ne().evalSymlinks(src, row.mustExist);
-        if (row.expectError) {
-          await expect(result).rejects.toMatchObject({
-            code: row.expectError,
-            syscall: "realpath",
-            path: src,
-          });
-        } else {
-          expect(await result).toBe(dst);
-        }
-      });
-
-      it("evalSymlinks reports ELOOP and EACCES", async () => {
-        const tmp = join(target.privateDir, `eval-errors-${backend}`);
-        target.sh('mkdir "$1"; ln -s "$1/loop" "$1/loop"', tmp);
-        await expect(ne().evalSymlinks(join(tmp, "loop"), true)).rejects.toMatchObject({
-          code: "ELOOP",
+      const result = ne().evalSymlinks(src, row.mustExist);
+      if (row.expectError) {
+        await expect(result).rejects.toMatchObject({
+          code: row.expectError,
+          syscall: "realpath",
+          path: src,
         });
-        await expect(ne().evalSymlinks(join(tmp, "loop", "x"), false)).resolves.toBeTypeOf(
-          "string",
-        );
-        target.sh('mkdir -m 000 "$1/locked"; mkdir "$1/locked/in"', tmp);
-        const r = runNode(
-          `const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: ${JSON.stringify(backend)} });
+      } else {
+        expect(await result).toBe(dst);
+      }
+    });
+
+    it("evalSymlinks reports ELOOP and EACCES", async () => {
+      const tmp = join(target.privateDir, `eval-errors-${backend}`);
+      target.sh('mkdir "$1"; ln -s "$1/loop" "$1/loop"', tmp);
+      await expect(ne().evalSymlinks(join(tmp, "loop"), true)).rejects.toMatchObject({
+        code: "ELOOP",
+      });
+      await expect(ne().evalSymlinks(join(tmp, "loop", "x"), false)).resolves.toBeTypeOf("string");
+      target.sh('mkdir -m 000 "$1/locked"; mkdir "$1/locked/in"', tmp);
+      const r = runNode(
+        `const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: ${JSON.stringify(backend)} });
          try { done(await ne.evalSymlinks(${JSON.stringify(join(tmp, "locked", "in"))}, true)); } catch (e) { done({ code: e.code, syscall: e.syscall }); }`,
+        { dropCaps: ["dac_override", "dac_read_search"] },
+      );
+      expect(r.result).toEqual({ code: "EACCES", syscall: "realpath" });
+    });
+
+    it("lookPath searches the host PATH under the root, skipping non-executables", async () => {
+      const root = mkdtempSync(join(tmpdir(), "lookpath-"));
+      try {
+        symlinkSync(target.nsPath, join(root, "ns")); // unused: lookPath reads the files only
+        for (const d of ["usr/sbin", "usr/bin", "bin", "sbin"])
+          mkdirSync(join(root, d), { recursive: true });
+        for (const tool of TOOLS) {
+          writeFileSync(join(root, "usr/bin", tool), "");
+          chmodSync(join(root, "usr/bin", tool), 0o755);
+        }
+        writeFileSync(join(root, "usr/sbin", "tool"), "not executable");
+        mkdirSync(join(root, "usr/bin", "tool")); // a directory is skipped too
+        writeFileSync(join(root, "sbin", "tool"), "#!/bin/sh\n");
+        chmodSync(join(root, "sbin", "tool"), 0o755);
+        const n = newNsenter(root, undefined, { backend });
+        expect(await n.lookPath("tool")).toBe("/sbin/tool");
+        expect(await n.lookPath("mount")).toBe("/usr/bin/mount");
+        expect(await n.lookPath("/sbin/tool")).toBe("/sbin/tool");
+        const err = await n.lookPath("no-such-tool").catch((e) => e);
+        expect(err.message).toBe('exec: "no-such-tool": executable file not found in $PATH');
+        expect(err.code).toBe("ENOENT");
+        expect(isExecutableNotFound(err)).toBe(true);
+      } finally {
+        rmSync(root, { recursive: true });
+      }
+    });
+
+    it("a missing namespace file is ENOENT from open, with its path", async () => {
+      const root = mkdtempSync(join(tmpdir(), "nsroot-"));
+      try {
+        for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
+        const err = await newNsenter(root, undefined, { backend })
+          .command("true")
+          .run()
+          .catch((e) => e);
+        expect(err).toMatchObject({
+          code: "ENOENT",
+          errno: -2,
+          syscall: "open",
+          path: `${root}/proc/1/ns/mnt`,
+        });
+        expect(err.message).toBe(`ENOENT: no such file or directory, open '${root}/proc/1/ns/mnt'`);
+      } finally {
+        rmSync(root, { recursive: true });
+      }
+    });
+
+    it("a namespace file of another type is EINVAL from setns", async () => {
+      const root = mkdtempSync(join(tmpdir(), "nsroot-"));
+      try {
+        for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
+        mkdirSync(join(root, "proc/1/ns"), { recursive: true });
+        symlinkSync(`/proc/${target.pid}/ns/net`, join(root, "proc/1/ns/mnt"));
+        const err = await newNsenter(root, undefined, { backend })
+          .command("true")
+          .run()
+          .catch((e) => e);
+        expect(err).toMatchObject({
+          code: "EINVAL",
+          errno: -22,
+          syscall: "setns",
+          path: `${root}/proc/1/ns/mnt`,
+        });
+      } finally {
+        rmSync(root, { recursive: true });
+      }
+    });
+
+    it("a target process that has exited is ENOENT", async () => {
+      const gone = spawn("true");
+      await new Promise((r) => gone.once("exit", r));
+      const root = mkdtempSync(join(tmpdir(), "nsroot-"));
+      try {
+        for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
+        mkdirSync(join(root, "proc/1/ns"), { recursive: true });
+        symlinkSync(`/proc/${gone.pid}/ns/mnt`, join(root, "proc/1/ns/mnt"));
+        const err = await newNsenter(root, undefined, { backend })
+          .command("true")
+          .run()
+          .catch((e) => e);
+        expect(err).toMatchObject({ code: "ENOENT", syscall: "open" });
+      } finally {
+        rmSync(root, { recursive: true });
+      }
+    });
+
+    it("without CAP_SYS_ADMIN, setns is EPERM", () => {
+      const r = runNode(
+        `const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: ${JSON.stringify(backend)} });
+         try { await ne.command("true").run(); done("ran"); } catch (e) { done({ code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }); }`,
+        { dropCaps: ["sys_admin"] },
+      );
+      expect(r.result).toEqual({
+        code: "EPERM",
+        errno: -1,
+        syscall: "setns",
+        path: target.root + "/proc/1/ns/mnt",
+      });
+    });
+
+    it("an unreadable namespace file is EACCES from open", () => {
+      const root = mkdtempSync(join(tmpdir(), "nsroot-"));
+      try {
+        for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
+        mkdirSync(join(root, "proc/1/ns"), { recursive: true });
+        writeFileSync(join(root, "proc/1/ns/mnt"), "");
+        chmodSync(join(root, "proc/1/ns/mnt"), 0o000);
+        const r = runNode(
+          `const ne = lib.newNsenter(${JSON.stringify(root)}, undefined, { backend: ${JSON.stringify(backend)} });
+           try { await ne.command("true").run(); done("ran"); } catch (e) { done({ code: e.code, syscall: e.syscall, path: e.path }); }`,
           { dropCaps: ["dac_override", "dac_read_search"] },
         );
-        expect(r.result).toEqual({ code: "EACCES", syscall: "realpath" });
-      });
-
-      it("lookPath searches the host PATH under the root, skipping non-executables", async () => {
-        const root = mkdtempSync(join(tmpdir(), "lookpath-"));
-        try {
-          symlinkSync(target.nsPath, join(root, "ns")); // unused: lookPath reads the files only
-          for (const d of ["usr/sbin", "usr/bin", "bin", "sbin"])
-            mkdirSync(join(root, d), { recursive: true });
-          for (const tool of TOOLS) {
-            writeFileSync(join(root, "usr/bin", tool), "");
-            chmodSync(join(root, "usr/bin", tool), 0o755);
-          }
-          writeFileSync(join(root, "usr/sbin", "tool"), "not executable");
-          mkdirSync(join(root, "usr/bin", "tool")); // a directory is skipped too
-          writeFileSync(join(root, "sbin", "tool"), "#!/bin/sh\n");
-          chmodSync(join(root, "sbin", "tool"), 0o755);
-          const n = newNsenter(root, undefined, { backend });
-          expect(await n.lookPath("tool")).toBe("/sbin/tool");
-          expect(await n.lookPath("mount")).toBe("/usr/bin/mount");
-          expect(await n.lookPath("/sbin/tool")).toBe("/sbin/tool");
-          const err = await n.lookPath("no-such-tool").catch((e) => e);
-          expect(err.message).toBe('exec: "no-such-tool": executable file not found in $PATH');
-          expect(err.code).toBe("ENOENT");
-          expect(isExecutableNotFound(err)).toBe(true);
-        } finally {
-          rmSync(root, { recursive: true });
-        }
-      });
-
-      it("a missing namespace file is ENOENT from open, with its path", async () => {
-        const root = mkdtempSync(join(tmpdir(), "nsroot-"));
-        try {
-          for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
-          const err = await newNsenter(root, undefined, { backend })
-            .command("true")
-            .run()
-            .catch((e) => e);
-          expect(err).toMatchObject({
-            code: "ENOENT",
-            errno: -2,
-            syscall: "open",
-            path: `${root}/proc/1/ns/mnt`,
-          });
-          expect(err.message).toBe(
-            `ENOENT: no such file or directory, open '${root}/proc/1/ns/mnt'`,
-          );
-        } finally {
-          rmSync(root, { recursive: true });
-        }
-      });
-
-      it("a namespace file of another type is EINVAL from setns", async () => {
-        const root = mkdtempSync(join(tmpdir(), "nsroot-"));
-        try {
-          for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
-          mkdirSync(join(root, "proc/1/ns"), { recursive: true });
-          symlinkSync(`/proc/${target.pid}/ns/net`, join(root, "proc/1/ns/mnt"));
-          const err = await newNsenter(root, undefined, { backend })
-            .command("true")
-            .run()
-            .catch((e) => e);
-          expect(err).toMatchObject({
-            code: "EINVAL",
-            errno: -22,
-            syscall: "setns",
-            path: `${root}/proc/1/ns/mnt`,
-          });
-        } finally {
-          rmSync(root, { recursive: true });
-        }
-      });
-
-      it("a target process that has exited is ENOENT", async () => {
-        const gone = spawn("true");
-        await new Promise((r) => gone.once("exit", r));
-        const root = mkdtempSync(join(tmpdir(), "nsroot-"));
-        try {
-          for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
-          mkdirSync(join(root, "proc/1/ns"), { recursive: true });
-          symlinkSync(`/proc/${gone.pid}/ns/mnt`, join(root, "proc/1/ns/mnt"));
-          const err = await newNsenter(root, undefined, { backend })
-            .command("true")
-            .run()
-            .catch((e) => e);
-          expect(err).toMatchObject({ code: "ENOENT", syscall: "open" });
-        } finally {
-          rmSync(root, { recursive: true });
-        }
-      });
-
-      it("without CAP_SYS_ADMIN, setns is EPERM", () => {
-        const r = runNode(
-          `const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: ${JSON.stringify(backend)} });
-         try { await ne.command("true").run(); done("ran"); } catch (e) { done({ code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }); }`,
-          { dropCaps: ["sys_admin"] },
-        );
         expect(r.result).toEqual({
-          code: "EPERM",
-          errno: -1,
-          syscall: "setns",
-          path: target.root + "/proc/1/ns/mnt",
+          code: "EACCES",
+          syscall: "open",
+          path: `${root}/proc/1/ns/mnt`,
         });
-      });
+      } finally {
+        rmSync(root, { recursive: true });
+      }
+    });
 
-      it("an unreadable namespace file is EACCES from open", () => {
-        const root = mkdtempSync(join(tmpdir(), "nsroot-"));
-        try {
-          for (const l of ["bin", "usr"]) symlinkSync(`/${l}`, join(root, l));
-          mkdirSync(join(root, "proc/1/ns"), { recursive: true });
-          writeFileSync(join(root, "proc/1/ns/mnt"), "");
-          chmodSync(join(root, "proc/1/ns/mnt"), 0o000);
-          const r = runNode(
-            `const ne = lib.newNsenter(${JSON.stringify(root)}, undefined, { backend: ${JSON.stringify(backend)} });
-           try { await ne.command("true").run(); done("ran"); } catch (e) { done({ code: e.code, syscall: e.syscall, path: e.path }); }`,
-            { dropCaps: ["dac_override", "dac_read_search"] },
-          );
-          expect(r.result).toEqual({
-            code: "EACCES",
-            syscall: "open",
-            path: `${root}/proc/1/ns/mnt`,
-          });
-        } finally {
-          rmSync(root, { recursive: true });
-        }
-      });
-
-      it("a bare command name is searched on PATH inside the target namespace", async () => {
-        const bin = join(target.privateDir, `bin-${backend}`);
-        target.sh(
-          'mkdir "$1"; printf "#!/bin/sh\\necho target-tool\\n" > "$1/only-here"; chmod 755 "$1/only-here"',
-          bin,
-        );
-        const c = ne().command("only-here");
-        c.setEnv([`PATH=/usr/bin:${bin}`]);
-        expect((await c.output()).toString()).toBe("target-tool\n");
-      });
-    },
-  );
+    it("a bare command name is searched on PATH inside the target namespace", async () => {
+      const bin = join(target.privateDir, `bin-${backend}`);
+      target.sh(
+        'mkdir "$1"; printf "#!/bin/sh\\necho target-tool\\n" > "$1/only-here"; chmod 755 "$1/only-here"',
+        bin,
+      );
+      const c = ne().command("only-here");
+      c.setEnv([`PATH=/usr/bin:${bin}`]);
+      expect((await c.output()).toString()).toBe("target-tool\n");
+    });
+  });
 });

@@ -10,106 +10,115 @@ import { newNsenter, type NSEnter } from "../../src/index";
 import { nativeBinding } from "../../src/native";
 import { describePrivileged, makeTarget, zombies, type Target } from "../support/namespace";
 import { requireNative } from "../support/runners";
+import { nativeSuite } from "../support/backends";
 import { runNode } from "../support/subprocess";
 
-describePrivileged("native backend", () => {
-  let target: Target;
-  let ne: NSEnter;
-  beforeAll(async () => {
-    requireNative();
-    target = await makeTarget();
-    target.sh('echo target > "$1/m"', target.privateDir);
-    ne = newNsenter(target.root, undefined, { backend: "native" });
-  });
-  afterAll(async () => {
-    await target?.close();
-  });
+const suite = nativeSuite();
 
-  it("is the backend in use", () => {
-    expect(ne.backend).toBe("native");
-  });
+describePrivileged(
+  suite.run ? "native backend" : `native backend [skipped: ${suite.reason}]`,
+  () => {
+    if (!suite.run) {
+      it.skip(suite.reason, () => {});
+      return;
+    }
+    let target: Target;
+    let ne: NSEnter;
+    beforeAll(async () => {
+      requireNative();
+      target = await makeTarget();
+      target.sh('echo target > "$1/m"', target.privateDir);
+      ne = newNsenter(target.root, undefined, { backend: "native" });
+    });
+    afterAll(async () => {
+      await target?.close();
+    });
 
-  it("the child starts with no blocked and no ignored signals (Node ignores SIGPIPE)", async () => {
-    const out = await ne.command("grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status").output();
-    expect(out.toString()).toBe("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
-  });
+    it("is the backend in use", () => {
+      expect(ne.backend).toBe("native");
+    });
 
-  it("`yes | head -1` prints y and nothing on stderr (SIGPIPE kills yes quietly)", async () => {
-    const c = ne.command("sh", "-c", "yes | head -1");
-    const errs: Buffer[] = [];
-    c.setStderr(
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          errs.push(chunk);
-          cb();
-        },
-      }),
-    );
-    expect((await c.output()).toString()).toBe("y\n");
-    expect(Buffer.concat(errs).toString()).toBe("");
-  });
+    it("the child starts with no blocked and no ignored signals (Node ignores SIGPIPE)", async () => {
+      const out = await ne.command("grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status").output();
+      expect(out.toString()).toBe("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    });
 
-  it("an fd inherited without CLOEXEC does not reach the child", () => {
-    const r = runNode(
-      `const fs = require("node:fs");
+    it("`yes | head -1` prints y and nothing on stderr (SIGPIPE kills yes quietly)", async () => {
+      const c = ne.command("sh", "-c", "yes | head -1");
+      const errs: Buffer[] = [];
+      c.setStderr(
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            errs.push(chunk);
+            cb();
+          },
+        }),
+      );
+      expect((await c.output()).toString()).toBe("y\n");
+      expect(Buffer.concat(errs).toString()).toBe("");
+    });
+
+    it("an fd inherited without CLOEXEC does not reach the child", () => {
+      const r = runNode(
+        `const fs = require("node:fs");
        const has7 = fs.readlinkSync("/proc/self/fd/7");
        const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: "native" });
        const out = (await ne.command("ls", "/proc/self/fd").output()).toString();
        done({ has7, out });`,
-      { shellPrefix: "exec 7</dev/null;" },
-    );
-    expect(r.result).toEqual({ has7: "/dev/null", out: "0\n1\n2\n3\n" });
-  });
-
-  it("joins the namespace while worker threads are busy (setns happens in the child)", async () => {
-    const src = `const end = Date.now() + 3000; while (Date.now() < end) {}`;
-    const workers = [new Worker(src, { eval: true }), new Worker(src, { eval: true })];
-    try {
-      await Promise.all(workers.map((w) => new Promise((r) => w.once("online", r))));
-      for (let i = 0; i < 20; i++) {
-        const c = ne.command("cat", "m");
-        c.setDir(target.privateDir);
-        expect((await c.output()).toString()).toBe("target\n");
-      }
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
-  });
-
-  it("a program that exists only in the caller's namespace is ENOENT", async () => {
-    const tool = join(target.privateDir, "caller-tool");
-    writeFileSync(tool, "#!/bin/sh\necho caller\n", { mode: 0o755 });
-    await expect(ne.command(tool).run()).rejects.toMatchObject({
-      code: "ENOENT",
-      errno: -2,
-      syscall: "execve",
-      path: tool,
+        { shellPrefix: "exec 7</dev/null;" },
+      );
+      expect(r.result).toEqual({ has7: "/dev/null", out: "0\n1\n2\n3\n" });
     });
-  });
 
-  it("a directory that exists only in the caller's namespace is ENOENT", async () => {
-    const dir = join(target.privateDir, "caller-dir");
-    mkdirSync(dir, { recursive: true });
-    const c = ne.command("true");
-    c.setDir(dir);
-    await expect(c.run()).rejects.toMatchObject({ code: "ENOENT", syscall: "chdir", path: dir });
-  });
+    it("joins the namespace while worker threads are busy (setns happens in the child)", async () => {
+      const src = `const end = Date.now() + 3000; while (Date.now() < end) {}`;
+      const workers = [new Worker(src, { eval: true }), new Worker(src, { eval: true })];
+      try {
+        await Promise.all(workers.map((w) => new Promise((r) => w.once("online", r))));
+        for (let i = 0; i < 20; i++) {
+          const c = ne.command("cat", "m");
+          c.setDir(target.privateDir);
+          expect((await c.output()).toString()).toBe("target\n");
+        }
+      } finally {
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+    });
 
-  it("combinedOutput keeps the exact order of interleaved writes (one pipe)", async () => {
-    const script = "for i in 1 2 3 4 5 6 7 8; do echo o$i; echo e$i >&2; done";
-    const out = (await ne.command("sh", "-c", script).combinedOutput()).toString();
-    expect(out).toBe([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `o${i}\ne${i}\n`).join(""));
-  });
+    it("a program that exists only in the caller's namespace is ENOENT", async () => {
+      const tool = join(target.privateDir, "caller-tool");
+      writeFileSync(tool, "#!/bin/sh\necho caller\n", { mode: 0o755 });
+      await expect(ne.command(tool).run()).rejects.toMatchObject({
+        code: "ENOENT",
+        errno: -2,
+        syscall: "execve",
+        path: tool,
+      });
+    });
 
-  it("reports the kernel features it uses", () => {
-    const f = nativeBinding()!.features();
-    expect(typeof f.pidfd).toBe("boolean");
-    expect(typeof f.closeRange).toBe("boolean");
-  });
+    it("a directory that exists only in the caller's namespace is ENOENT", async () => {
+      const dir = join(target.privateDir, "caller-dir");
+      mkdirSync(dir, { recursive: true });
+      const c = ne.command("true");
+      c.setDir(dir);
+      await expect(c.run()).rejects.toMatchObject({ code: "ENOENT", syscall: "chdir", path: dir });
+    });
 
-  it("without pidfds (thread-per-child fallback) exits, signals and aborts still work", () => {
-    const r = runNode(
-      `const binding = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "native.js"))}).nativeBinding();
+    it("combinedOutput keeps the exact order of interleaved writes (one pipe)", async () => {
+      const script = "for i in 1 2 3 4 5 6 7 8; do echo o$i; echo e$i >&2; done";
+      const out = (await ne.command("sh", "-c", script).combinedOutput()).toString();
+      expect(out).toBe([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `o${i}\ne${i}\n`).join(""));
+    });
+
+    it("reports the kernel features it uses", () => {
+      const f = nativeBinding()!.features();
+      expect(typeof f.pidfd).toBe("boolean");
+      expect(typeof f.closeRange).toBe("boolean");
+    });
+
+    it("without pidfds (thread-per-child fallback) exits, signals and aborts still work", () => {
+      const r = runNode(
+        `const binding = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "native.js"))}).nativeBinding();
        const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: "native", stopGracePeriodMs: 100 });
        const out = (await ne.command("echo", "hi").output()).toString();
        const status = await ne.command("sh", "-c", "exit 7").run().catch((e) => e.exitStatus());
@@ -120,21 +129,22 @@ describePrivileged("native backend", () => {
        await a.start(); ac.abort(); const aborted = await a.wait().catch((e) => e.name);
        const many = await Promise.all(Array.from({ length: 50 }, (_, i) => ne.command("echo", String(i)).output()));
        done({ features: binding.features(), out, status, sig, aborted, many: many.map(String).join("").length });`,
-      { env: { NODE_NSENTER_NO_PIDFD: "1" } },
-    );
-    expect(r.result).toEqual({
-      features: { pidfd: false, closeRange: expect.any(Boolean) },
-      out: "hi\n",
-      status: 7,
-      sig: "SIGKILL",
-      aborted: "AbortError",
-      many: Array.from({ length: 50 }, (_, i) => `${i}\n`).join("").length,
+        { env: { NODE_NSENTER_NO_PIDFD: "1" } },
+      );
+      expect(r.result).toEqual({
+        features: { pidfd: false, closeRange: expect.any(Boolean) },
+        out: "hi\n",
+        status: 7,
+        sig: "SIGKILL",
+        aborted: "AbortError",
+        many: Array.from({ length: 50 }, (_, i) => `${i}\n`).join("").length,
+      });
     });
-  });
 
-  it.each([["pidfd", {}], ["thread fallback", { NODE_NSENTER_NO_PIDFD: "1" }]] as const)(
-    "children of a worker terminated mid-run are reaped (%s)",
-    (_mode, env) => {
+    it.each([
+      ["pidfd", {}],
+      ["thread fallback", { NODE_NSENTER_NO_PIDFD: "1" }],
+    ] as const)("children of a worker terminated mid-run are reaped (%s)", (_mode, env) => {
       const r = runNode(
         `const { Worker } = require("node:worker_threads");
          const code = \`
@@ -155,11 +165,11 @@ describePrivileged("native backend", () => {
         { env },
       );
       expect(r.result).toEqual({ pid: "number", state: "gone" });
-    },
-  );
+    });
 
-  it("leaves no zombie after many concurrent runs", async () => {
-    await Promise.all(Array.from({ length: 64 }, () => ne.command("true").run()));
-    expect(zombies()).toEqual([]);
-  });
-});
+    it("leaves no zombie after many concurrent runs", async () => {
+      await Promise.all(Array.from({ length: 64 }, () => ne.command("true").run()));
+      expect(zombies()).toEqual([]);
+    });
+  },
+);

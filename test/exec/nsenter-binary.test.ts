@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ExitError, newNsenter, type NSEnter } from "../../src/index";
+import { requestedBackends } from "../support/backends";
 import { describePrivileged, makeTarget, type Target } from "../support/namespace";
 
 function collector(): { stream: Writable; text(): string } {
@@ -21,6 +22,10 @@ function collector(): { stream: Writable; text(): string } {
 }
 
 describePrivileged("binary backend (util-linux nsenter)", () => {
+  if (!requestedBackends().includes("binary")) {
+    it.skip("NSENTER_TEST_BACKENDS excludes binary", () => {});
+    return;
+  }
   let target: Target;
   let ne: NSEnter;
   beforeAll(async () => {
@@ -36,10 +41,21 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   });
 
   it("nsenter's exit 127 for a missing program is ENOENT; the command's own 127 is an ExitError", async () => {
-    const missing = await ne.command("/missing/tool").run().catch((e) => e);
+    const missing = await ne
+      .command("/missing/tool")
+      .run()
+      .catch((e) => e);
     expect(missing).not.toBeInstanceOf(ExitError);
-    expect(missing).toMatchObject({ code: "ENOENT", errno: -2, syscall: "execve", path: "/missing/tool" });
-    const own = await ne.command("sh", "-c", "exit 127").run().catch((e) => e);
+    expect(missing).toMatchObject({
+      code: "ENOENT",
+      errno: -2,
+      syscall: "execve",
+      path: "/missing/tool",
+    });
+    const own = await ne
+      .command("sh", "-c", "exit 127")
+      .run()
+      .catch((e) => e);
     expect(own).toBeInstanceOf(ExitError);
     expect(own.exitStatus()).toBe(127);
   });
@@ -56,7 +72,11 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   });
 
   it("stderr that merely starts like nsenter's is passed through whole", async () => {
-    for (const text of ["nsen", "nsenter: something else\nmore\n", "nsenter: cannot open /x: Permission denied\n"]) {
+    for (const text of [
+      "nsen",
+      "nsenter: something else\nmore\n",
+      "nsenter: cannot open /x: Permission denied\n",
+    ]) {
       const c = ne.command("sh", "-c", `printf '%s' "$1" >&2; exit 1`, "sh", text);
       const err = collector();
       c.setStderr(err.stream);
@@ -69,7 +89,10 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   it("a 0644 script is EACCES", async () => {
     const script = join(target.privateDir, "..", "binary-0644.sh");
     writeFileSync(script, "#!/bin/sh\necho ran\n", { mode: 0o644 });
-    await expect(ne.command(script).run()).rejects.toMatchObject({ code: "EACCES", syscall: "execve" });
+    await expect(ne.command(script).run()).rejects.toMatchObject({
+      code: "EACCES",
+      syscall: "execve",
+    });
   });
 
   it("setDir is resolved in the target (util-linux --wd would use the caller's)", async () => {
@@ -94,7 +117,11 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   it("with a dir, missing and non-executable programs are still ENOENT and EACCES", async () => {
     const c = ne.command("/missing/tool");
     c.setDir("/");
-    await expect(c.run()).rejects.toMatchObject({ code: "ENOENT", syscall: "execve", path: "/missing/tool" });
+    await expect(c.run()).rejects.toMatchObject({
+      code: "ENOENT",
+      syscall: "execve",
+      path: "/missing/tool",
+    });
     const bare = ne.command("no-such-tool-here");
     bare.setDir("/");
     await expect(bare.run()).rejects.toMatchObject({ code: "ENOENT", path: "no-such-tool-here" });
@@ -116,7 +143,10 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   });
 
   it("a missing nsenter program is ENOENT naming it", async () => {
-    const other = newNsenter(target.root, undefined, { backend: "binary", nsenterPath: "/no/nsenter" });
+    const other = newNsenter(target.root, undefined, {
+      backend: "binary",
+      nsenterPath: "/no/nsenter",
+    });
     await expect(other.command("true").run()).rejects.toMatchObject({
       code: "ENOENT",
       syscall: "execve",

@@ -3,6 +3,7 @@
  * over the native addon and over the nsenter binary, both targeting a private namespace.
  */
 import { newExec, newNsenter, nativeAvailable, type CmdLike } from "../../src/index";
+import { testedBackends } from "./backends";
 import type { Target } from "./namespace";
 
 export interface Runner {
@@ -24,7 +25,7 @@ export function runners(target: () => Target): Runner[] {
     command: (c, ...a) => plain.command(c, ...a),
     commandContext: (s, c, ...a) => plain.commandContext(s, c, ...a),
   });
-  for (const backend of ["native", "binary"] as const) {
+  for (const backend of testedBackends().run) {
     out.push({
       name: backend,
       namespaced: true,
@@ -34,9 +35,6 @@ export function runners(target: () => Target): Runner[] {
   }
   return out;
 }
-
-/** Backends to test NSEnter on: both, failing loudly if native should be there and is not. */
-export const BACKENDS = ["native", "binary"] as const;
 
 export function requireNative(): void {
   if (!nativeAvailable())
