@@ -17,7 +17,17 @@ symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
 
 const gyp =
   process.env.npm_config_node_gyp ??
-  join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
+  join(
+    dirname(process.execPath),
+    "..",
+    "lib",
+    "node_modules",
+    "npm",
+    "node_modules",
+    "node-gyp",
+    "bin",
+    "node-gyp.js",
+  );
 const args = [gyp, "rebuild", "--debug"];
 const nodeDir = join(dirname(process.execPath), "..");
 if (!process.env.npm_config_nodedir && existsSync(join(nodeDir, "include", "node", "node_api.h"))) {
@@ -38,5 +48,9 @@ const env = {
   UBSAN_OPTIONS: "halt_on_error=1:print_stacktrace=1",
 };
 console.log(`test:asan: running the suite with ${addon}`);
-const r = spawnSync("npx", ["vitest", "run", ...process.argv.slice(2)], { cwd: root, env, stdio: "inherit" });
+const r = spawnSync("npx", ["vitest", "run", ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);
