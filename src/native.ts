@@ -69,9 +69,13 @@ function load(): void {
   } catch (e) {
     const buildLog = join(root, "build", "native-unavailable.txt");
     const why = existsSync(buildLog) ? readFileSync(buildLog, "utf8").trim() : null;
+    const message = firstLine((e as Error).message);
+    const notBuilt = /Could not locate the bindings file|Cannot find module/.test(message);
     reason =
       why ??
-      `the addon is not built (${firstLine((e as Error).message)}); install scripts may have been skipped: run "npm rebuild node-nsenter"`;
+      (notBuilt
+        ? `the addon is not built (${message}); install scripts may have been skipped: run "npm rebuild node-nsenter"`
+        : `the addon failed to load (${message}); rebuild it for this Node.js: run "npm rebuild node-nsenter"`);
   }
 }
 
