@@ -167,20 +167,27 @@ export function newFds(before: Map<number, string>): string[] {
   return out;
 }
 
-/** Zombie children of this process (state Z in /proc). */
-export function zombies(): number[] {
-  const out: number[] = [];
-  const r = spawnSync(
-    "sh",
-    ["-c", `for s in /proc/[0-9]*/stat; do cat "$s" 2>/dev/null; echo; done`],
-    {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  for (const line of r.stdout.split("\n")) {
-    const m = /^(\d+) \(.*\) (\S) (\d+) /.exec(line);
-    if (m && m[2] === "Z" && Number(m[3]) === process.pid) out.push(Number(m[1]));
+/** Children of this process as /proc shows them: pid and state (R, S, Z, ...). */
+export function childProcesses(): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid ...; comm may hold spaces and parentheses: split at the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(rest[1]) === process.pid) out.push({ pid: Number(name), state: rest[0]! });
   }
   return out;
+}
+
+/** Zombie children of this process (state Z in /proc). */
+export function zombies(): number[] {
+  return childProcesses()
+    .filter((c) => c.state === "Z")
+    .map((c) => c.pid);
 }
