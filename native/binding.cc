@@ -178,26 +178,36 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SpawnJs(const Napi::CallbackInfo& info);
 };
 
+// Calls onExit(code, signo). Raw Node-API, tolerant of failure: while a worker is being
+// terminated no JavaScript may run, and node-addon-api would turn that failure into a fatal
+// error. The callback only settles a promise, so nothing is lost by skipping it then.
 void Watch::Deliver() {
   if (delivered) return;
   delivered = true;
   addon->watches.erase(this);
-  Napi::Env napi_env_(env);
-  Napi::HandleScope scope(napi_env_);
   int code, signo;
   {
     std::lock_guard<std::mutex> lock(state->mu);
     code = state->exit_code;
     signo = state->signo;
   }
-  Napi::Function fn = on_exit.Value();
-  on_exit.Reset();
-  fn.MakeCallback(napi_env_.Global(),
-                  {Napi::Number::New(napi_env_, code), Napi::Number::New(napi_env_, signo)},
-                  *async_context);
-  if (napi_env_.IsExceptionPending()) {
-    napi_fatal_exception(env, napi_env_.GetAndClearPendingException().Value());
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, global, argv[2];
+  bool ready = napi_get_reference_value(env, on_exit.operator napi_ref(), &fn) == napi_ok &&
+               fn != nullptr && napi_get_global(env, &global) == napi_ok &&
+               napi_create_int32(env, code, &argv[0]) == napi_ok &&
+               napi_create_int32(env, signo, &argv[1]) == napi_ok;
+  if (ready) {
+    napi_status status =
+        napi_make_callback(env, *async_context, global, fn, 2, argv, nullptr);
+    if (status != napi_ok) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
   }
+  napi_close_handle_scope(env, scope);
+  on_exit.Reset();
   delete async_context;
   async_context = nullptr;
 }

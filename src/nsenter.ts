@@ -107,11 +107,14 @@ export class NSEnter {
       this.#executor = custom ? executor : null;
       this.#launcher = custom
         ? null
-        : new NsenterBinaryLauncher({
-            nsenterPath: options.nsenterPath ?? NSENTER_PATH,
-            mountNsPath: this.mountNsPath,
-            shPath: this.absHostPath("sh"),
-          });
+        : new NsenterBinaryLauncher(
+            {
+              nsenterPath: options.nsenterPath ?? NSENTER_PATH,
+              mountNsPath: this.mountNsPath,
+              shPath: this.absHostPath("sh"),
+            },
+            binding ? new NativeLauncher(binding, []) : undefined,
+          );
     }
   }
 

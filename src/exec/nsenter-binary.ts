@@ -1,8 +1,15 @@
+import { accessSync, constants, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { getSystemErrorMap } from "node:util";
 import { systemErrorFromCode, type SystemError } from "../errors";
 import { ChildProcessLauncher, mergeStreams } from "./child-process";
-import type { ExitStatus, LaunchedChild, Launcher, LaunchSpec } from "./launcher";
+import {
+  DEFAULT_PATH,
+  type ExitStatus,
+  type LaunchedChild,
+  type Launcher,
+  type LaunchSpec,
+} from "./launcher";
 
 export interface NsenterBinaryTarget {
   /** The nsenter program (a bare name is searched on the caller's PATH, as Go does). */
@@ -49,10 +56,19 @@ const DIR_SCRIPT = [
 export class NsenterBinaryLauncher implements Launcher {
   readonly name = "binary";
   readonly #target: NsenterBinaryTarget;
-  readonly #inner = new ChildProcessLauncher();
+  readonly #inner: Launcher;
+  readonly #nsenter: string;
 
-  constructor(target: NsenterBinaryTarget) {
+  /**
+   * `inner` starts the nsenter process: the addon (no namespaces) when it loaded — which also
+   * reaps children of a terminated worker, which Node's child_process leaves as zombies — else
+   * child_process.
+   */
+  constructor(target: NsenterBinaryTarget, inner?: Launcher) {
     this.#target = target;
+    this.#inner = inner ?? new ChildProcessLauncher();
+    // Go resolves "nsenter" on this process's PATH, not on the command's environment.
+    this.#nsenter = resolveOnPath(target.nsenterPath);
   }
 
   /** Go's argv: `nsenter --mount=<file> -- <cmd> args...`; with a dir, through the target's sh. */
@@ -66,7 +82,7 @@ export class NsenterBinaryLauncher implements Launcher {
   async launch(spec: LaunchSpec): Promise<LaunchedChild> {
     const argv = this.argv(spec);
     const child = await this.#inner.launch({
-      file: this.#target.nsenterPath,
+      file: this.#nsenter,
       argv,
       env: spec.env,
       dir: null,
@@ -75,9 +91,10 @@ export class NsenterBinaryLauncher implements Launcher {
       stderr: "pipe",
     });
     const paths = new Set([spec.file, this.#target.mountNsPath]);
+    if (child.stderr === null) throw new Error("nsenter launcher: stderr pipe missing");
     if (spec.dir !== null) paths.add(spec.dir).add(this.#target.shPath);
     const filter = new FailureFilter(child.exited, { paths, nsPath: this.#target.mountNsPath });
-    child.stderr!.pipe(filter.input);
+    child.stderr.pipe(filter.input);
 
     let stdout: Readable | null = child.stdout;
     let stderr: Readable | null = filter.output;
@@ -239,4 +256,18 @@ function restoreCwdVars(env: readonly string[]): string {
     if (value !== undefined) lines.push(`export ${name}='${value.replace(/'/g, `'\\''`)}'`);
   }
   return lines.join("\n");
+}
+
+function resolveOnPath(file: string): string {
+  if (file.includes("/")) return file;
+  for (const dir of (process.env.PATH ?? DEFAULT_PATH).split(":")) {
+    const candidate = `${dir === "" ? "." : dir}/${file}`;
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return file; // not found: the launch reports ENOENT naming it
 }
