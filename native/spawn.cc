@@ -58,8 +58,14 @@ const char* StepName(int step) {
   }
 }
 
-// Shared with the child under CLONE_VM; written only by the child, read after it is gone or
-// has exec'd (CLONE_VFORK suspends this thread until then).
+// What a child that failed before exec reports, in one write (far below PIPE_BUF).
+struct Report {
+  int step;
+  int err;
+  int index;
+};
+
+// Read by the child under CLONE_VM; prepared in full before the clone.
 struct ChildArgs {
   char* const* candidates;
   size_t ncandidates;
@@ -71,9 +77,7 @@ struct ChildArgs {
   size_t nns;
   int stdio[3];
   bool close_range;
-  volatile int err;
-  volatile int step;
-  volatile int index;
+  int report_fd;  // write end of a CLOEXEC pipe: exec closes it, a failure writes a Report
 };
 
 struct LinuxDirent64 {
@@ -117,10 +121,14 @@ int MarkCloexec(bool use_close_range) {
   return 0;
 }
 
+// A pipe rather than the shared memory alone: where CLONE_VM is not honoured (valgrind turns
+// the clone into a fork) the parent would never see a write to memory.
 [[noreturn]] void Fail(ChildArgs* a, int step, int err, int index = -1) {
-  a->index = index;
-  a->err = err;
-  a->step = step;
+  Report r{step, err, index};
+  ssize_t n;
+  do {
+    n = write(a->report_fd, &r, sizeof r);
+  } while (n < 0 && errno == EINTR);
   _exit(127);
 }
 
@@ -303,6 +311,23 @@ bool Spawn(const SpawnRequest& req, SpawnResult* res) {
     }
   }
 
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return fail("pipe", errno);
+  report[0] = AboveStdio(report[0]);
+  if (report[0] < 0) {
+    int e = errno;
+    close(report[1]);
+    return fail("fcntl", e);
+  }
+  int report_read = report[0];
+  report[1] = AboveStdio(report[1]);
+  if (report[1] < 0) {
+    int e = errno;
+    close(report_read);
+    return fail("fcntl", e);
+  }
+  to_close.push_back(report[1]);
+
   std::vector<char*> candidates = CStrings(req.candidates);
   std::vector<char*> argv = CStrings(req.argv);
   std::vector<char*> envp = CStrings(req.envp);
@@ -318,9 +343,14 @@ bool Spawn(const SpawnRequest& req, SpawnResult* res) {
   args.nns = ns_fds.size();
   for (int fd = 0; fd < 3; fd++) args.stdio[fd] = child_stdio[fd];
   args.close_range = features.close_range;
+  args.report_fd = report[1];
 
   void* stack = ChildStack();
-  if (stack == nullptr) return fail("mmap", errno);
+  if (stack == nullptr) {
+    int e = errno;
+    close(report_read);
+    return fail("mmap", e);
+  }
 
   // All signals blocked across the clone: a handler must never run in the child, which shares
   // this memory. The child empties its mask just before execve.
@@ -341,16 +371,28 @@ bool Spawn(const SpawnRequest& req, SpawnResult* res) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   CloseAll(&to_close);
 
-  if (pid < 0) return fail("clone", clone_errno);
+  if (pid < 0) {
+    close(report_read);
+    return fail("clone", clone_errno);
+  }
   if (!use_pidfd) pidfd = -1;
 
-  if (args.step != kStepNone) {
-    // The child has already _exit'ed (CLONE_VFORK); reap it here, it was never visible.
+  // Our write end is closed (CloseAll above); the child's closes at exec, or carries a Report.
+  // Under CLONE_VFORK the child has already exec'd or exited, so this does not block.
+  Report r{kStepNone, 0, -1};
+  ssize_t n;
+  do {
+    n = read(report_read, &r, sizeof r);
+  } while (n < 0 && errno == EINTR);
+  close(report_read);
+
+  if (n == static_cast<ssize_t>(sizeof r) && r.step != kStepNone) {
+    // The child failed before exec and has exited; reap it here, it was never visible.
     int status;
     while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
     }
     if (pidfd >= 0) close(pidfd);
-    return fail(StepName(args.step), args.err, args.index);
+    return fail(StepName(r.step), r.err, r.index);
   }
 
   res->pid = pid;
