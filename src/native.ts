@@ -71,11 +71,13 @@ function load(): void {
     const why = existsSync(buildLog) ? readFileSync(buildLog, "utf8").trim() : null;
     const message = firstLine((e as Error).message);
     const notBuilt = /Could not locate the bindings file|Cannot find module/.test(message);
-    reason =
-      why ??
-      (notBuilt
-        ? `the addon is not built (${message}); install scripts may have been skipped: run "npm rebuild node-nsenter"`
-        : `the addon failed to load (${message}); rebuild it for this Node.js: run "npm rebuild node-nsenter"`);
+    const explicit = process.env.NODE_NSENTER_ADDON;
+    reason = explicit
+      ? `NODE_NSENTER_ADDON=${explicit} could not be loaded (${message})`
+      : (why ??
+        (notBuilt
+          ? `the addon is not built (no nsenter_native.node in ${join(root, "build")}); install scripts may have been skipped: run "npm rebuild node-nsenter"`
+          : `the addon failed to load (${message}); rebuild it for this Node.js: run "npm rebuild node-nsenter"`));
   }
 }
 
