@@ -232,7 +232,7 @@ export class Cmd {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
 
-    this.#feedStdin(child);
+    const stdinError = this.#feedStdin(child);
     const copies = [
       copyInto(child.stdout, this.#stdout, this.#stdout === this.#stdoutPipe),
       copyInto(child.stderr, this.#stderr, this.#stderr === this.#stderrPipe),
@@ -256,21 +256,29 @@ export class Cmd {
     const copyErrors = await settleAll(copies);
     if (aborted && signal) throw abortError(signal);
     if (status.code !== 0) throw new ExitError(status.code, status.signal);
-    if (copyErrors[0]) throw copyErrors[0];
+    // As in Go: a failed copy is reported when the command itself succeeded.
+    const copyError = copyErrors[0] ?? copyErrors[1] ?? stdinError.error;
+    if (copyError) throw copyError;
   }
 
-  #feedStdin(child: LaunchedChild): void {
+  /** Starts copying stdin; `error` is set if the caller's stream fails (EPIPE is not one). */
+  #feedStdin(child: LaunchedChild): { error: Error | null } {
+    const state: { error: Error | null } = { error: null };
     const sink = child.stdin;
     const source = this.#stdin;
-    if (!sink || source === null) return;
+    if (!sink || source === null) return state;
     // The child may exit without reading: EPIPE here is expected, as in Go.
     sink.on("error", () => {});
     if (source instanceof Readable) {
       source.pipe(sink);
-      source.once("error", () => sink.destroy());
+      source.once("error", (e) => {
+        state.error = e;
+        sink.destroy();
+      });
     } else {
       sink.end(source);
     }
+    return state;
   }
 }
 

@@ -125,6 +125,29 @@ describePrivileged("Cmd behaviour", () => {
         }
       });
 
+      it("a failing stdin stream fails wait() once the command is done, as Go reports copy errors", async () => {
+        const source = new Readable({
+          read() {
+            this.destroy(new Error("source broke"));
+          },
+        });
+        const c = r.command("cat");
+        c.setStdin(source);
+        await expect(c.output()).rejects.toThrow("source broke");
+      });
+
+      it("a failing stdout writer fails wait() with the writer's error", async () => {
+        const c = r.command("echo", "hi");
+        c.setStdout(
+          new Writable({
+            write(_c, _e, cb) {
+              cb(new Error("disk full"));
+            },
+          }),
+        );
+        await expect(c.run()).rejects.toThrow("disk full");
+      });
+
       it("stdin left unset reads as empty (/dev/null)", async () => {
         expect((await r.command("wc", "-c").output()).toString().trim()).toBe("0");
       });
