@@ -90,7 +90,14 @@ struct LinuxDirent64 {
 
 // Every fd above 2 gets FD_CLOEXEC, so exec closes them all, even ones this process inherited
 // without the flag. close_range when the kernel has it, else a walk of /proc/self/fd.
-int MarkCloexec(bool use_close_range) {
+// The child runs on a stack ASan does not know and must not call into its runtime.
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_CODE __attribute__((no_sanitize_address, noinline))
+#else
+#define CHILD_CODE __attribute__((noinline))
+#endif
+
+CHILD_CODE int MarkCloexec(bool use_close_range) {
   if (use_close_range &&
       syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
     return 0;
@@ -123,7 +130,7 @@ int MarkCloexec(bool use_close_range) {
 
 // A pipe rather than the shared memory alone: where CLONE_VM is not honoured (valgrind turns
 // the clone into a fork) the parent would never see a write to memory.
-[[noreturn]] void Fail(ChildArgs* a, int step, int err, int index = -1) {
+[[noreturn]] CHILD_CODE void Fail(ChildArgs* a, int step, int err, int index = -1) {
   Report r{step, err, index};
   ssize_t n;
   do {
@@ -132,7 +139,7 @@ int MarkCloexec(bool use_close_range) {
   _exit(127);
 }
 
-int ChildMain(void* arg) {
+CHILD_CODE int ChildMain(void* arg) {
   auto* a = static_cast<ChildArgs*>(arg);
 
   // Default dispositions for 1..31 (Node ignores SIGPIPE; handlers must not run here, in the

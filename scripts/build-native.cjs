@@ -62,10 +62,11 @@ if (sanitize) args.push("--debug", "--", "-Dsanitize=1");
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: process.env });
 const log = `${r.stdout ?? ""}${r.stderr ?? ""}`;
 if (r.status !== 0) {
+  // "make: g++: No such file or directory", "/bin/sh: 1: g++: not found", "not found: make"
   const compiler =
-    /(not found|No such file or directory).*\b(g\+\+|c\+\+|cc|make)\b|\b(g\+\+|c\+\+|make)\b.*not found|Error: not found: make/i.test(
+    /(^|[\s:])(g\+\+|c\+\+|gcc|cc|make): (command )?(not found|No such file or directory)/m.test(
       log,
-    );
+    ) || /not found: (make|g\+\+|c\+\+|cc)\b/.test(log);
   const why = compiler
     ? "no C++ toolchain (g++/make) was found at install"
     : `node-gyp failed at install (${(/gyp ERR! stack Error: (.*)/.exec(log) ?? ["", `exit status ${r.status}`])[1]})`;

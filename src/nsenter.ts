@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
-import { invalidArgValue, systemErrorFromCode } from "./errors";
+import { invalidArgType, invalidArgValue, systemErrorFromCode } from "./errors";
 import { Cmd, type CmdOptions } from "./exec/cmd";
 import { Exec, lookPathIn, newExec, type CmdLike, type Interface } from "./exec/index";
 import { isExitError } from "./exec/exit-error";
@@ -143,6 +143,7 @@ export class NSEnter {
 
   /** Go's `Exec(cmd, args)`: a command run in the host's mount namespace. */
   exec(cmd: string, args: readonly string[] = []): CmdLike {
+    if (!Array.isArray(args)) throw invalidArgType("args", "an array of strings", args);
     return this.#command(undefined, cmd, args);
   }
 
@@ -157,6 +158,10 @@ export class NSEnter {
   }
 
   #command(signal: AbortSignal | undefined, cmd: string, args: readonly string[]): CmdLike {
+    if (typeof cmd !== "string") throw invalidArgType("cmd", "of type string", cmd);
+    args.forEach((a, i) => {
+      if (typeof a !== "string") throw invalidArgType(`args[${i}]`, "of type string", a);
+    });
     const abs = this.absHostPath(cmd);
     if (this.#executor) {
       // Go's exact argv, so a FakeExec sees what it would see under Go.
@@ -198,7 +203,10 @@ export class NSEnter {
    * `mustExist` is false). Errors carry the code realpath met: ENOENT, ELOOP, EACCES, ENOTDIR.
    */
   async evalSymlinks(pathname: string, mustExist: boolean): Promise<string> {
-    const cmd = this.exec("realpath", [mustExist ? "-e" : "-m", pathname]);
+    if (typeof pathname !== "string") throw invalidArgType("pathname", "of type string", pathname);
+    // Go's argv, plus "--" where the path would otherwise read as an option.
+    const args = [mustExist ? "-e" : "-m", ...(pathname.startsWith("-") ? ["--"] : []), pathname];
+    const cmd = this.exec("realpath", args);
     let out: Buffer;
     try {
       out = await cmd.output();

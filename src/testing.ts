@@ -155,7 +155,7 @@ export class FakeCmd implements CmdLike {
       this.combinedOutputCalls,
       () => this.combinedOutputCalls++,
     );
-    if (err) throw err;
+    if (err) throw withOutput(err, out);
     return out;
   }
 
@@ -168,7 +168,7 @@ export class FakeCmd implements CmdLike {
       this.outputCalls,
       () => this.outputCalls++,
     );
-    if (err) throw err;
+    if (err) throw withOutput(err, out);
     return out;
   }
 
@@ -200,6 +200,12 @@ export class FakeCmd implements CmdLike {
     const [o, e, err] = await script[call]!();
     return [toBuf(o), toBuf(e), err];
   }
+}
+
+// Go's fakes return (out, err); the real Cmd attaches the output to its ExitError.
+function withOutput(err: Error, out: Buffer): Error {
+  if (!("output" in err)) Object.assign(err, { output: out });
+  return err;
 }
 
 function toBuf(v: Buffer | string | null): Buffer {

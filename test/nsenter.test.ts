@@ -305,6 +305,28 @@ describePrivileged("NSEnter in a private mount namespace", () => {
       }
     });
 
+    it("evalSymlinks takes a path starting with '-' as a path", async () => {
+      await expect(ne().evalSymlinks("--help", true)).rejects.toMatchObject({
+        code: "ENOENT",
+        path: "--help",
+      });
+    });
+
+    it("wrong argument types are ERR_INVALID_ARG_TYPE", () => {
+      expect(() => ne().exec("echo", "abc" as never)).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
+      );
+      expect(() => ne().exec("echo", null as never)).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
+      );
+      expect(() => ne().command("echo", 5 as never)).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
+      );
+      expect(() => ne().command(undefined as never)).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
+      );
+    });
+
     it("evalSymlinks reports ELOOP and EACCES", async () => {
       const tmp = join(target.privateDir, `eval-errors-${backend}`);
       target.sh('mkdir "$1"; ln -s "$1/loop" "$1/loop"', tmp);

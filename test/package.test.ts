@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -385,3 +386,50 @@ describe("native backend availability", () => {
     });
   });
 });
+
+describe("install without a C++ compiler", () => {
+  it("succeeds, and the reason names the missing toolchain", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nsenter-nocc-"));
+    try {
+      // A PATH with everything this machine has except the C and C++ compilers.
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      const compilers =
+        /^(g\+\+|gcc|cc|c\+\+|cpp|clang|clang\+\+)(-\d+)?$|^x86_64-linux-gnu-(g\+\+|gcc|cpp)/;
+      for (const d of ["/usr/local/bin", "/usr/bin", "/bin"]) {
+        for (const name of readdirSync(d)) {
+          if (compilers.test(name) || existsSync(join(bin, name))) continue;
+          symlinkSync(join(d, name), join(bin, name));
+        }
+      }
+      const python = execFileSync("sh", ["-c", "command -v python3"], { encoding: "utf8" }).trim();
+      if (!existsSync(join(bin, "python3"))) symlinkSync(python, join(bin, "python3"));
+      const pkg = join(dir, "pkg");
+      mkdirSync(join(pkg, "scripts"), { recursive: true });
+      for (const f of ["package.json", "binding.gyp", "scripts/build-native.cjs"])
+        cpSync(join(repo, f), join(pkg, f));
+      cpSync(join(repo, "native"), join(pkg, "native"), { recursive: true });
+      symlinkSync(join(repo, "node_modules"), join(pkg, "node_modules"));
+
+      const r = spawnSync(process.execPath, ["scripts/build-native.cjs"], {
+        cwd: pkg,
+        encoding: "utf8",
+        env: { ...withoutCompilerVars(process.env), PATH: bin },
+      });
+      expect(r.status).toBe(0);
+      expect(existsSync(join(pkg, "build", "Release", "nsenter_native.node"))).toBe(false);
+      const reason = readFileSync(join(pkg, "build", "native-unavailable.txt"), "utf8");
+      expect(reason).toMatch(
+        /^no C\+\+ toolchain \(g\+\+\/make\) was found at install; the binary backend/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+function withoutCompilerVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of ["CC", "CXX", "LINK", "npm_config_node_gyp"]) delete out[k];
+  return out;
+}

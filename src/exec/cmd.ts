@@ -44,6 +44,8 @@ export class Cmd {
   #done: Promise<void> | null = null;
   #exitedAt = false;
   #killTimer: NodeJS.Timeout | null = null;
+  #starting: Promise<void> | null = null;
+  #stopRequested = false;
 
   constructor(launcher: Launcher, file: string, args: readonly string[], options: CmdOptions = {}) {
     if (typeof file !== "string") throw invalidArgType("cmd", "of type string", file);
@@ -143,7 +145,10 @@ export class Cmd {
     try {
       await this.run();
     } catch (e) {
-      if (e instanceof ExitError && err) e.stderr = err.result();
+      if (e instanceof ExitError) {
+        if (err) e.stderr = err.result();
+        e.output = out.result(); // Go returns (out, err): keep what was printed
+      }
       throw e;
     }
     return out.result();
@@ -156,14 +161,24 @@ export class Cmd {
     const out = collect();
     this.#stdout = out.stream;
     this.#combined = true;
-    await this.run();
+    try {
+      await this.run();
+    } catch (e) {
+      if (e instanceof ExitError) e.output = out.result(); // Go returns (out, err)
+      throw e;
+    }
     return out.result();
   }
 
   /** Starts the command without waiting for it; `wait()` collects its end. */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw usageError("already started");
+  start(): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(usageError("already started"));
     this.#state = "starting";
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     let child: LaunchedChild;
     try {
       if (this.#signal?.aborted) throw abortError(this.#signal);
@@ -179,13 +194,15 @@ export class Cmd {
     this.#done = this.#supervise(child);
     // wait() may never be called; keep an unobserved failure from becoming an unhandled rejection.
     this.#done.catch(() => {});
+    // stop() called while the launch was under way.
+    if (this.#stopRequested) this.stop();
   }
 
   /** Waits for a started command to end and its output to be copied. */
   async wait(): Promise<void> {
-    if (this.#state === "new" || this.#state === "starting" || this.#state === "failed") {
-      throw usageError("not started");
-    }
+    // start() not yet settled (not awaited): wait for it; its failure is wait()'s too.
+    if (this.#state === "starting") await this.#starting;
+    if (this.#state === "new" || this.#state === "failed") throw usageError("not started");
     if (this.#state === "waited") throw usageError("Wait was already called");
     this.#state = "waited";
     await this.#done;
@@ -196,6 +213,10 @@ export class Cmd {
    * running. A no-op before start and after exit; never throws.
    */
   stop(): void {
+    if (this.#state === "starting") {
+      this.#stopRequested = true;
+      return;
+    }
     const child = this.#child;
     if (!child || this.#exitedAt || this.#killTimer) return;
     child.kill("SIGTERM");
@@ -230,19 +251,27 @@ export class Cmd {
       aborted = true;
       child.kill("SIGKILL");
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    // The signal may have fired while the launch was under way: no event will come for it.
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
 
     const stdinError = this.#feedStdin(child);
+    // Settled into values at once: a writer failing before exit must not be unhandled.
     const copies = [
       copyInto(child.stdout, this.#stdout, this.#stdout === this.#stdoutPipe),
       copyInto(child.stderr, this.#stderr, this.#stderr === this.#stderrPipe),
-    ];
+    ].map((p) =>
+      p.then(
+        () => undefined,
+        (e: Error) => e,
+      ),
+    );
 
     let status: ExitStatus;
     try {
       status = await child.exited;
     } catch (e) {
-      await settleAll(copies);
+      await Promise.all(copies);
       throw e;
     } finally {
       this.#exitedAt = true;
@@ -253,7 +282,7 @@ export class Cmd {
       child.stdin?.destroy();
     }
 
-    const copyErrors = await settleAll(copies);
+    const copyErrors = await Promise.all(copies);
     if (aborted && signal) throw abortError(signal);
     if (status.code !== 0) throw new ExitError(status.code, status.signal);
     // As in Go: a failed copy is reported when the command itself succeeded.
@@ -335,11 +364,6 @@ function copyInto(
     source.once("error", (e) => finish(e));
     target.once("error", (e) => finish(e));
   });
-}
-
-async function settleAll(copies: Promise<void>[]): Promise<(Error | undefined)[]> {
-  const results = await Promise.allSettled(copies);
-  return results.map((r) => (r.status === "rejected" ? (r.reason as Error) : undefined));
 }
 
 /** A Writable that keeps what it is given (all of it, or head and tail when `keep` is set). */

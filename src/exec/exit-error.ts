@@ -36,6 +36,12 @@ const GO_SIGNAL_TEXT: Record<string, string> = {
   SIGSYS: "bad system call",
 };
 
+// Go prints unnamed signals (the realtime ones) as "signal 34".
+function goSignalText(signal: string): string {
+  const unnamed = /^SIG(\d+)$/.exec(signal);
+  return unnamed ? `signal ${unnamed[1]}` : (GO_SIGNAL_TEXT[signal] ?? signal);
+}
+
 /** Name ("SIGKILL") of a signal number, or `SIG<n>` for one Node does not name. */
 export function signalName(signo: number): NodeJS.Signals {
   for (const [name, value] of Object.entries(constants.signals)) {
@@ -66,13 +72,14 @@ export class ExitError extends Error implements ExitErrorLike {
   readonly signal: NodeJS.Signals | null;
   /** Standard error, filled by `output()` when no stderr was set (head and tail if large). */
   stderr: Buffer;
+  /**
+   * What `output()` (stdout) or `combinedOutput()` (both streams) collected before the command
+   * failed: Go returns it beside the error.
+   */
+  output: Buffer = Buffer.alloc(0);
 
   constructor(exitCode: number | null, signal: NodeJS.Signals | null, stderr?: Buffer) {
-    super(
-      signal !== null
-        ? `signal: ${GO_SIGNAL_TEXT[signal] ?? signal}`
-        : `exit status ${exitCode ?? -1}`,
-    );
+    super(signal !== null ? `signal: ${goSignalText(signal)}` : `exit status ${exitCode ?? -1}`);
     this.exitCode = signal !== null ? null : exitCode;
     this.signal = signal;
     this.stderr = stderr ?? Buffer.alloc(0);

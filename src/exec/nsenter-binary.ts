@@ -31,7 +31,13 @@ interface Failure {
 const FAILURES: Failure[] = [
   { status: [126, 127], syscall: "execve", re: /^nsenter: failed to execute (.*): (.+)$/ },
   { status: [1], syscall: "open", re: /^nsenter: cannot open (.*): (.+)$/ },
-  { status: [1], syscall: "setns", re: /^nsenter: reassociate to namespace '[^']*' failed: (.+)$/ },
+  // Only the mount namespace is ours to join: a command's own `nsenter --net=...` failing
+  // must stay that command's exit status.
+  {
+    status: [1],
+    syscall: "setns",
+    re: /^nsenter: reassociate to namespace 'ns\/mnt' failed: (.+)$/,
+  },
   { status: [1], syscall: "chdir", re: /^nsenter: cannot change directory to (.*): (E[A-Z]+)$/ },
 ];
 const PREFIX = "nsenter: ";
@@ -79,17 +85,27 @@ export class NsenterBinaryLauncher implements Launcher {
     return [...head, this.#target.shPath, "-c", script, "nsenter-sh", spec.dir, ...spec.argv];
   }
 
+  // Starts nsenter itself. E2BIG is about the command's arguments: name the command.
+  async #launchNsenter(spec: LaunchSpec): Promise<LaunchedChild> {
+    try {
+      return await this.#inner.launch({
+        file: this.#nsenter,
+        argv: this.argv(spec),
+        env: spec.env,
+        dir: null,
+        stdin: spec.stdin,
+        stdout: spec.stdout === "ignore" && spec.stderr !== "stdout" ? "ignore" : "pipe",
+        stderr: "pipe",
+      });
+    } catch (e) {
+      if ((e as SystemError).code === "E2BIG")
+        throw systemErrorFromCode("E2BIG", "execve", spec.file);
+      throw e;
+    }
+  }
+
   async launch(spec: LaunchSpec): Promise<LaunchedChild> {
-    const argv = this.argv(spec);
-    const child = await this.#inner.launch({
-      file: this.#nsenter,
-      argv,
-      env: spec.env,
-      dir: null,
-      stdin: spec.stdin,
-      stdout: spec.stdout === "ignore" && spec.stderr !== "stdout" ? "ignore" : "pipe",
-      stderr: "pipe",
-    });
+    const child = await this.#launchNsenter(spec);
     const paths = new Set([spec.file, this.#target.mountNsPath]);
     if (child.stderr === null) throw new Error("nsenter launcher: stderr pipe missing");
     if (spec.dir !== null) paths.add(spec.dir).add(this.#target.shPath);

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortError, ExitError } from "../../src/index";
+import { AbortError, ExitError, nativeAvailable } from "../../src/index";
 import {
   describePrivileged,
   makeTarget,
@@ -89,6 +89,21 @@ describePrivileged("Cmd behaviour", () => {
         expect(err.exited()).toBe(false);
         expect(err.signal).toBe("SIGKILL");
       });
+
+      // Node's child_process reports an unnamed (realtime) signal as exit code 0; the addon does not.
+      const rtSignals = r.name === "native" || (r.name === "binary" && nativeAvailable());
+      it.skipIf(!rtSignals)(
+        "death by a realtime signal is an ExitError 'signal: signal 34'",
+        async () => {
+          const err = await r
+            .command("sh", "-c", "kill -s 34 $$")
+            .run()
+            .catch((e) => e);
+          expect(err).toBeInstanceOf(ExitError);
+          expect(err.message).toBe("signal: signal 34");
+          expect(err.exitStatus()).toBe(-1);
+        },
+      );
 
       it("output() returns stdout; on failure ExitError.stderr holds stderr", async () => {
         expect((await r.command("echo", "hello", "world").output()).toString()).toBe(
@@ -331,6 +346,55 @@ describePrivileged("Cmd behaviour", () => {
         expect(err).toBeInstanceOf(AbortError);
         expect(err.cause).toBe("deadline");
         expect(alive(pid)).toBe(false);
+      });
+
+      it("an abort in the same tick as run() still kills the command", async () => {
+        const ac = new AbortController();
+        const p = r.commandContext(ac.signal, "sleep", "20").run();
+        ac.abort("now");
+        await expect(p).rejects.toBeInstanceOf(AbortError);
+        const ac2 = new AbortController();
+        const c = r.commandContext(ac2.signal, "sleep", "20");
+        const started = c.start();
+        await Promise.resolve();
+        ac2.abort("next tick");
+        await started;
+        await expect(c.wait()).rejects.toMatchObject({ name: "AbortError", cause: "next tick" });
+      });
+
+      it("stop() right after start(), before it settles, still stops the command", async () => {
+        const c = r.command("sleep", "20");
+        const started = c.start();
+        c.stop();
+        await started;
+        await expect(c.wait()).rejects.toMatchObject({ signal: "SIGTERM" });
+      });
+
+      it("wait() called before start() settled waits for the start", async () => {
+        const c = r.command("sh", "-c", "exit 4");
+        void c.start();
+        await expect(c.wait()).rejects.toMatchObject({ message: "exit status 4" });
+      });
+
+      it("output() and combinedOutput() keep the output on the ExitError (Go returns both)", async () => {
+        const o = await r
+          .command("sh", "-c", "echo partial; echo why >&2; exit 2")
+          .output()
+          .catch((e) => e);
+        expect(o.output.toString()).toBe("partial\n");
+        expect(o.stderr.toString()).toBe("why\n");
+        const c = await r
+          .command("sh", "-c", "echo why >&2; exit 2")
+          .combinedOutput()
+          .catch((e) => e);
+        expect(c).toBeInstanceOf(ExitError);
+        expect(c.output.toString()).toBe("why\n");
+      });
+
+      it("a PATH in setEnv does not affect finding an absolute program (or nsenter)", async () => {
+        const c = r.command("/bin/echo", "found");
+        c.setEnv(["PATH=/opt/nothing"]);
+        expect((await c.output()).toString()).toBe("found\n");
       });
 
       it("an abort after the command exited changes nothing", async () => {

@@ -71,6 +71,18 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
     expect(err.text()).toBe(line);
   });
 
+  it("the command's own nsenter failing to join another namespace stays its exit status", async () => {
+    const c = ne.command("nsenter", `--net=${target.nsPath}`, "--", "true");
+    const err = collector();
+    c.setStderr(err.stream);
+    const e = await c.run().catch((x) => x);
+    expect(e).toBeInstanceOf(ExitError);
+    expect(e.exitStatus()).toBe(1);
+    expect(err.text()).toBe(
+      "nsenter: reassociate to namespace 'ns/net' failed: Invalid argument\n",
+    );
+  });
+
   it("stderr that merely starts like nsenter's is passed through whole", async () => {
     for (const text of [
       "nsen",
