@@ -1,9 +1,16 @@
 // Draws latency against heap size, one line per way of running a command, as a small SVG
 // (log-scale y axis: the fork-based ways grow by two orders of magnitude).
-const COLORS = { native: "#1b7f3b", floor: "#777777", spawn: "#c56a00", binary: "#b3261e" };
+const COLORS = {
+  native: "#1b7f3b",
+  floor: "#777777",
+  spawn: "#c56a00",
+  binary: "#b3261e",
+  binaryAddon: "#6a3fb5",
+};
 const LABELS = {
   native: "node-nsenter native",
-  binary: "nsenter binary",
+  binary: "nsenter binary via child_process",
+  binaryAddon: "nsenter binary via the addon",
   spawn: "child_process.spawn (no namespace)",
   floor: "C floor: vfork + setns + exec",
 };
@@ -46,7 +53,7 @@ export function drawChart({ levels, machine }) {
   out.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`);
   out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/>`);
   let ly = m.t + 10;
-  for (const key of ["binary", "spawn", "native", "floor"]) {
+  for (const key of ["binary", "spawn", "binaryAddon", "native", "floor"]) {
     const pts = levels
       .map((l) => `${x(l.heapGB).toFixed(1)},${y(l.latencyMs[key]).toFixed(1)}`)
       .join(" ");

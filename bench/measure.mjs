@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { newNsenter } from "node-nsenter";
+import { newExec, newNsenter } from "node-nsenter";
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,10 +29,22 @@ for (let left = heapGB * 1024; left > 0; left -= 256) {
 }
 
 const native = newNsenter(opt.root, undefined, { backend: "native" });
-const binary = newNsenter(opt.root, undefined, { backend: "binary" });
+// "binary": what runs where the addon cannot load, and what Go does: the nsenter binary
+// started by child_process (an executor of the user's own always goes this way).
+const exec = newExec();
+const viaExecutor = {
+  command: (cmd, ...args) => exec.command(cmd, ...args),
+  commandContext: (signal, cmd, ...args) => exec.commandContext(signal, cmd, ...args),
+  lookPath: (file) => exec.lookPath(file),
+};
+const binary = newNsenter(opt.root, viaExecutor, { backend: "binary" });
+// "binaryAddon": the binary backend when the addon did load (forced with backend: "binary"):
+// nsenter itself is then started by the addon's vfork-style clone.
+const binaryAddon = newNsenter(opt.root, undefined, { backend: "binary" });
 const ways = {
   native: () => native.command("/bin/true").run(),
   binary: () => binary.command("/bin/true").run(),
+  binaryAddon: () => binaryAddon.command("/bin/true").run(),
   spawn: () =>
     new Promise((resolve, reject) => {
       const c = spawn("/bin/true", [], { stdio: "ignore" });

@@ -141,20 +141,21 @@ console.log(
 );
 console.log("latency per sequential /bin/true run, ms (runs: native / others)");
 console.log(
-  "heap GiB | native  | binary   | spawn    | C floor | native/binary | native/spawn | native/floor",
+  "binary: nsenter started by child_process (the fallback, and Go's way); +addon: started by the addon\n" +
+    "heap GiB | native  | binary   | binary+addon | spawn    | C floor | native/binary | native/spawn | native/floor",
 );
 for (const l of levels) {
   const m = l.latencyMs;
   console.log(
-    `${String(l.heapGB).padStart(8)} | ${f(m.native).padStart(7)} | ${f(m.binary).padStart(8)} | ${f(m.spawn).padStart(8)} | ${f(m.floor).padStart(7)} | ${f(m.native / m.binary).padStart(13)} | ${f(m.native / m.spawn).padStart(12)} | ${f(m.native / m.floor).padStart(12)}`,
+    `${String(l.heapGB).padStart(8)} | ${f(m.native).padStart(7)} | ${f(m.binary).padStart(8)} | ${f(m.binaryAddon).padStart(12)} | ${f(m.spawn).padStart(8)} | ${f(m.floor).padStart(7)} | ${f(m.native / m.binary).padStart(13)} | ${f(m.native / m.spawn).padStart(12)} | ${f(m.native / m.floor).padStart(12)}`,
   );
 }
 console.log(`\nthroughput, runs/s with ${opt.inflight} in flight`);
-console.log("heap GiB | native | binary | spawn | native/binary");
+console.log("heap GiB | native | binary | binary+addon | spawn | native/binary");
 for (const l of levels) {
   const t = l.throughput;
   console.log(
-    `${String(l.heapGB).padStart(8)} | ${f(t.native, 0).padStart(6)} | ${f(t.binary, 0).padStart(6)} | ${f(t.spawn, 0).padStart(5)} | ${f(t.native / t.binary, 2).padStart(13)}`,
+    `${String(l.heapGB).padStart(8)} | ${f(t.native, 0).padStart(6)} | ${f(t.binary, 0).padStart(6)} | ${f(t.binaryAddon, 0).padStart(12)} | ${f(t.spawn, 0).padStart(5)} | ${f(t.native / t.binary, 2).padStart(13)}`,
   );
 }
 if (small.growth) {
@@ -169,5 +170,23 @@ for (const g of goals)
   console.log(
     `  ${g.met ? "met " : "MISS"}  ${g.what} at ${g.heapGB} GiB: ${f(g.ratio)} (goal ${g.op} ${g.target})`,
   );
-console.log(`\nfigures: bench/results/latest.json; chart: docs/bench-latency.svg`);
+const md = [
+  "| heap | native | binary (child_process) | binary (addon) | `child_process.spawn` | C floor |",
+  "|---:|---:|---:|---:|---:|---:|",
+  ...levels.map((l) => {
+    const m = l.latencyMs;
+    return `| ${l.heapGB} GiB | ${f(m.native)} ms | ${f(m.binary)} ms | ${f(m.binaryAddon)} ms | ${f(m.spawn)} ms | ${f(m.floor)} ms |`;
+  }),
+  "",
+  "| goal | heap | ratio | target | |",
+  "|---|---:|---:|---:|---|",
+  ...goals.map(
+    (g) =>
+      `| ${g.what} | ${g.heapGB} GiB | ${f(g.ratio)} | ${g.op} ${g.target} | ${g.met ? "met" : "missed"} |`,
+  ),
+].join("\n");
+writeFileSync(join(here, "results", "latest.md"), `${md}\n`);
+console.log(
+  `\nfigures: bench/results/latest.json (markdown: latest.md); chart: docs/bench-latency.svg`,
+);
 process.exitCode = goals.every((g) => g.met) ? 0 : 1;
