@@ -266,13 +266,18 @@ const reason: string | null = nativeUnavailableReason();
 const status: number = new FakeExitError(1).exitStatus();
 const fcmd: FakeCmd = initFakeCmd(new FakeCmd(), "ls");
 const err: ExitError = new ExitError(1, null);
-export const all = [real, backend, rootfs, available, reason, status, fcmd, err];
+// Go's type name is an alias of the class.
+const goName: Nsenter = ne;
+const code: CodeExitError = new CodeExitError(new Error("boom"), 3);
+const notFound: boolean = isExecutableNotFound(code);
+export const all = [real, backend, rootfs, available, reason, status, fcmd, err, goName, code, notFound];
 // @ts-expect-error nativeAvailable() is a boolean (an untyped module would allow this)
 export const wrong: string = nativeAvailable();
 `;
     const imports = `import {
   DEFAULT_HOST_ROOTFS_PATH, ExitError, newExec, newNsenter, nativeAvailable,
-  nativeUnavailableReason, type Interface, type NSEnter,
+  nativeUnavailableReason, type Interface, type NSEnter, type Nsenter, CodeExitError,
+  isExecutableNotFound,
 } from "node-nsenter";
 import { FakeCmd, FakeExec, FakeExitError, initFakeCmd } from "node-nsenter/testing";
 `;
