@@ -18,12 +18,7 @@
 
 #include "spawn.h"
 
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "linux.h"
 
 namespace nsenter {
 namespace {

@@ -4,8 +4,9 @@
 // src/native.ts). `--strict` fails instead (CI), `--sanitize` builds with ASan + UBSan.
 "use strict";
 const { spawnSync } = require("node:child_process");
-const { existsSync, mkdirSync, rmSync, writeFileSync } = require("node:fs");
-const { dirname, join } = require("node:path");
+const { mkdirSync, rmSync, writeFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { nodeGyp, nodeDirArgs } = require("./node-gyp.cjs");
 
 const root = join(__dirname, "..");
 const strict = process.argv.includes("--strict");
@@ -13,29 +14,6 @@ const sanitize = process.argv.includes("--sanitize");
 const buildDir = join(root, "build");
 const reasonFile = join(buildDir, "native-unavailable.txt");
 const logFile = join(buildDir, "native-build.log");
-
-function nodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    join(
-      dirname(process.execPath),
-      "..",
-      "lib",
-      "node_modules",
-      "npm",
-      "node_modules",
-      "node-gyp",
-      "bin",
-      "node-gyp.js",
-    ),
-  ];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  try {
-    return require.resolve("node-gyp/bin/node-gyp.js");
-  } catch {
-    return null;
-  }
-}
 
 function giveUp(reason, log) {
   mkdirSync(buildDir, { recursive: true });
@@ -53,11 +31,7 @@ if (!gyp) giveUp("node-gyp was not found (it comes with npm)");
 rmSync(reasonFile, { force: true });
 
 const args = [gyp, "rebuild"];
-// Build against this Node's own headers when it ships them: no download at install.
-const nodeDir = join(dirname(process.execPath), "..");
-if (!process.env.npm_config_nodedir && existsSync(join(nodeDir, "include", "node", "node_api.h"))) {
-  args.push(`--nodedir=${nodeDir}`);
-}
+args.push(...nodeDirArgs());
 if (sanitize) args.push("--debug", "--", "-Dsanitize=1");
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: process.env });
 const log = `${r.stdout ?? ""}${r.stderr ?? ""}`;

@@ -4,8 +4,9 @@
 // with the ASan runtime preloaded into node (node itself is not instrumented).
 "use strict";
 const { execFileSync, spawnSync } = require("node:child_process");
-const { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } = require("node:fs");
-const { dirname, join } = require("node:path");
+const { cpSync, mkdirSync, rmSync, symlinkSync } = require("node:fs");
+const { join } = require("node:path");
+const { nodeGyp, nodeDirArgs } = require("./node-gyp.cjs");
 
 const root = join(__dirname, "..");
 const dir = join(root, "build-asan");
@@ -15,24 +16,9 @@ cpSync(join(root, "binding.gyp"), join(dir, "binding.gyp"));
 cpSync(join(root, "native"), join(dir, "native"), { recursive: true });
 symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
 
-const gyp =
-  process.env.npm_config_node_gyp ??
-  join(
-    dirname(process.execPath),
-    "..",
-    "lib",
-    "node_modules",
-    "npm",
-    "node_modules",
-    "node-gyp",
-    "bin",
-    "node-gyp.js",
-  );
-const args = [gyp, "rebuild", "--debug"];
-const nodeDir = join(dirname(process.execPath), "..");
-if (!process.env.npm_config_nodedir && existsSync(join(nodeDir, "include", "node", "node_api.h"))) {
-  args.push(`--nodedir=${nodeDir}`);
-}
+const gyp = nodeGyp();
+if (!gyp) throw new Error("node-gyp was not found (it comes with npm)");
+const args = [gyp, "rebuild", "--debug", ...nodeDirArgs()];
 args.push("--", "-Dsanitize=1");
 execFileSync(process.execPath, args, { cwd: dir, stdio: "inherit" });
 

@@ -411,7 +411,12 @@ describe("install without a C++ compiler", () => {
       if (!existsSync(join(bin, "python3"))) symlinkSync(python, join(bin, "python3"));
       const pkg = join(dir, "pkg");
       mkdirSync(join(pkg, "scripts"), { recursive: true });
-      for (const f of ["package.json", "binding.gyp", "scripts/build-native.cjs"])
+      for (const f of [
+        "package.json",
+        "binding.gyp",
+        "scripts/build-native.cjs",
+        "scripts/node-gyp.cjs",
+      ])
         cpSync(join(repo, f), join(pkg, f));
       cpSync(join(repo, "native"), join(pkg, "native"), { recursive: true });
       symlinkSync(join(repo, "node_modules"), join(pkg, "node_modules"));

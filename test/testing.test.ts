@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Readable, Writable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitError, isExitError, newExec, newNsenter } from "../src/index";
 import type { CmdLike, Interface } from "../src/index";
@@ -15,19 +15,7 @@ import {
   type FakeAction,
   type FakeCommandAction,
 } from "../src/testing";
-
-function sink(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c);
-        cb();
-      },
-    }),
-    text: () => Buffer.concat(chunks).toString(),
-  };
-}
+import { sink } from "./support/streams";
 
 /** The Kubernetes idiom: every command handed out is `fcmd`, with its argv recorded. */
 function returns(fcmd: FakeCmd): FakeCommandAction {

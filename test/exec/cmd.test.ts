@@ -15,22 +15,9 @@ import {
 } from "../support/namespace";
 import { runners, STOP_GRACE_MS, type Runner } from "../support/runners";
 import { testedBackends } from "../support/backends";
+import { sink } from "../support/streams";
 
 let target: Target;
-
-function sink(): { stream: Writable; text(): string; bytes(): number } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c);
-        cb();
-      },
-    }),
-    text: () => Buffer.concat(chunks).toString(),
-    bytes: () => chunks.reduce((n, c) => n + c.length, 0),
-  };
-}
 
 async function readAll(r: Readable): Promise<string> {
   const chunks: Buffer[] = [];

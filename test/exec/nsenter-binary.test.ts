@@ -2,24 +2,11 @@
 // confused with the command's exit status; the working directory is entered in the target.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ExitError, newNsenter, type NSEnter } from "../../src/index";
 import { requestedBackends } from "../support/backends";
 import { describePrivileged, makeTarget, type Target } from "../support/namespace";
-
-function collector(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c);
-        cb();
-      },
-    }),
-    text: () => Buffer.concat(chunks).toString(),
-  };
-}
+import { sink } from "../support/streams";
 
 describePrivileged("binary backend (util-linux nsenter)", () => {
   if (!requestedBackends().includes("binary")) {
@@ -63,7 +50,7 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
   it("a command printing nsenter's message for another path keeps its exit status and stderr", async () => {
     const line = "nsenter: failed to execute /somewhere/else: No such file or directory\n";
     const c = ne.command("sh", "-c", `printf '%s' '${line.trim()}' >&2; echo >&2; exit 127`);
-    const err = collector();
+    const err = sink();
     c.setStderr(err.stream);
     const e = await c.run().catch((x) => x);
     expect(e).toBeInstanceOf(ExitError);
@@ -73,7 +60,7 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
 
   it("the command's own nsenter failing to join another namespace stays its exit status", async () => {
     const c = ne.command("nsenter", `--net=${target.nsPath}`, "--", "true");
-    const err = collector();
+    const err = sink();
     c.setStderr(err.stream);
     const e = await c.run().catch((x) => x);
     expect(e).toBeInstanceOf(ExitError);
@@ -90,7 +77,7 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
       "nsenter: cannot open /x: Permission denied\n",
     ]) {
       const c = ne.command("sh", "-c", `printf '%s' "$1" >&2; exit 1`, "sh", text);
-      const err = collector();
+      const err = sink();
       c.setStderr(err.stream);
       const e = await c.run().catch((x) => x);
       expect(e).toBeInstanceOf(ExitError);
