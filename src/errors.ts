@@ -19,9 +19,42 @@ export function errnoOf(code: string): number {
   return (constants.errno as Record<string, number>)[code] ?? 0;
 }
 
-function describe(errno: number): string {
+// Errors libuv has no name for, which the kernel still returns here (execve's ENOEXEC above
+// all); text as glibc's strerror, in libuv's lower case.
+const EXTRA_TEXT: Record<string, string> = {
+  ENOEXEC: "exec format error",
+  ESTALE: "stale file handle",
+  ECHILD: "no child processes",
+  EDQUOT: "disk quota exceeded",
+  EDEADLK: "resource deadlock avoided",
+  ENOLCK: "no locks available",
+  EINPROGRESS: "operation now in progress",
+  EBADMSG: "bad message",
+  EIDRM: "identifier removed",
+  EDOM: "numerical argument out of domain",
+};
+
+let names: Map<number, string> | null = null;
+
+/** Code name ("ENOEXEC") of a positive or negative errno; os.constants covers what libuv lacks. */
+function codeName(errno: number): string | undefined {
+  const negative = -Math.abs(errno);
+  try {
+    const name = getSystemErrorName(negative);
+    if (/^E[A-Z0-9]+$/.test(name)) return name;
+  } catch {
+    // not one of libuv's
+  }
+  if (!names) {
+    names = new Map();
+    for (const [name, value] of Object.entries(constants.errno)) names.set(value, name);
+  }
+  return names.get(-negative);
+}
+
+function describe(errno: number, code: string | undefined): string {
   const entry = getSystemErrorMap().get(-Math.abs(errno));
-  return entry ? entry[1] : "unknown error";
+  return entry ? entry[1] : ((code && EXTRA_TEXT[code]) ?? "unknown error");
 }
 
 /**
@@ -35,13 +68,9 @@ export function systemError(
   detail?: string,
 ): SystemError {
   const negative = -Math.abs(errno);
-  let code: string;
-  try {
-    code = getSystemErrorName(negative);
-  } catch {
-    code = `Unknown system error ${negative}`;
-  }
-  let message = `${code}: ${describe(negative)}, ${syscall}`;
+  const name = codeName(negative);
+  const code = name ?? `Unknown system error ${negative}`;
+  let message = `${code}: ${describe(negative, name)}, ${syscall}`;
   if (path !== undefined) message += ` '${path}'`;
   if (detail) message += ` (${detail})`;
   const err = new Error(message) as SystemError;

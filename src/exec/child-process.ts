@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { systemErrorFromCode, type SystemError } from "../errors";
 import {
@@ -69,8 +70,8 @@ function normalizeSpawnError(e: unknown, spec: LaunchSpec): Error {
     // libuv reports the exec failure of the child as `spawn <file>`; speak of the system call.
     const sysErr = systemErrorFromCode(err.code, "execve", spec.file);
     sysErr.cause = e;
-    if (spec.dir !== null && err.code === "ENOENT" && err.syscall?.startsWith("spawn")) {
-      // libuv cannot tell a missing cwd from a missing program; say which one it was.
+    if (spec.dir !== null) {
+      // libuv does not say whether the cwd or the program failed; look at the cwd.
       return checkDir(spec.dir) ?? sysErr;
     }
     return sysErr;
@@ -80,8 +81,7 @@ function normalizeSpawnError(e: unknown, spec: LaunchSpec): Error {
 
 function checkDir(dir: string): Error | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const st = require("node:fs").statSync(dir);
+    const st = statSync(dir);
     if (!st.isDirectory()) return systemErrorFromCode("ENOTDIR", "chdir", dir);
     return null;
   } catch (e) {

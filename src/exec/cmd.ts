@@ -1,7 +1,13 @@
 import { PassThrough, Readable, Writable } from "node:stream";
 import { AbortError, invalidArgType, invalidArgValue, usageError } from "../errors";
 import { ExitError } from "./exit-error";
-import type { ExitStatus, LaunchedChild, Launcher, LaunchSpec } from "./launcher";
+import {
+  dedupEnv,
+  type ExitStatus,
+  type LaunchedChild,
+  type Launcher,
+  type LaunchSpec,
+} from "./launcher";
 
 /** Default time `stop()` waits after SIGTERM before it sends SIGKILL (k8s: 10 s). */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -227,7 +233,7 @@ export class Cmd {
   }
 
   #spec(): LaunchSpec {
-    const env = this.#env ?? processEnv();
+    const env = this.#env ? dedupEnv(this.#env) : processEnv();
     const argv = [this.#file, ...this.#args];
     checkNul("cmd", this.#file);
     argv.forEach((a, i) => checkNul(`args[${i}]`, a));

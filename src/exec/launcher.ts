@@ -50,11 +50,35 @@ export interface Launcher {
 /** PATH used when neither the command's environment nor the process has one (Go's, glibc's). */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** PATH value of an environment list, or undefined. Later entries win, as in getenv. */
+/** PATH value of an environment list (deduplicated by {@link dedupEnv}), or undefined. */
 export function pathOf(env: readonly string[]): string | undefined {
   let value: string | undefined;
   for (const entry of env) if (entry.startsWith("PATH=")) value = entry.slice(5);
   return value;
+}
+
+/**
+ * Go's dedupEnv: empty entries dropped, a key given twice keeps its last value (in the place of
+ * that last occurrence), entries without "=" kept as they are. Both backends then pass the same
+ * environment, and programs that read the first match see the value the caller meant.
+ */
+export function dedupEnv(env: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = env.length - 1; i >= 0; i--) {
+    const entry = env[i]!;
+    if (entry === "") continue;
+    const eq = entry.indexOf("=", 1);
+    if (eq < 0) {
+      out.push(entry);
+      continue;
+    }
+    const key = entry.slice(0, eq);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(entry);
+  }
+  return out.reverse();
 }
 
 /** An environment list as an object, for APIs that take one (later entries win). */

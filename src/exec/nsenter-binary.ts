@@ -48,11 +48,14 @@ const LINE_WAIT_MS = 250;
 // checks the program the way execvp would, then execs it, so the pid stays the command's.
 // Failures are reported in nsenter's own format, so one parser serves both.
 const DIR_SCRIPT = [
-  'd=$1; shift; f=$1; e=""',
-  'CDPATH= cd -- "$d" 2>/dev/null || { if [ ! -e "$d" ]; then e=ENOENT; elif [ ! -d "$d" ]; then e=ENOTDIR; else e=EACCES; fi',
+  'set -f; d=$1; shift; f=$1; e=""',
+  // a path over PATH_MAX, or a component over NAME_MAX: what the kernel calls ENAMETOOLONG
+  "long() { [ ${#1} -ge 4096 ] && return 0; o=$IFS; IFS=/; for c in $1; do [ ${#c} -gt 255 ] && { IFS=$o; return 0; }; done; IFS=$o; return 1; }",
+  'CDPATH= cd -- "$d" 2>/dev/null || { if long "$d"; then e=ENAMETOOLONG; elif [ ! -e "$d" ]; then e=ENOENT; elif [ ! -d "$d" ]; then e=ENOTDIR; else e=EACCES; fi',
   '  printf "nsenter: cannot change directory to %s: %s\\n" "$d" "$e" >&2; exit 1; }',
   "__ENV__",
   'case $f in */*) p=$f ;; *) p=""; o=$IFS; IFS=:; for x in ${PATH-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do [ -f "${x:-.}/$f" ] && { p="${x:-.}/$f"; [ -x "$p" ] && break; }; done; IFS=$o ;; esac',
+  'if long "$f"; then printf "nsenter: failed to execute %s: File name too long\\n" "$f" >&2; exit 126; fi',
   'if [ -z "$p" ] || [ ! -e "$p" ]; then printf "nsenter: failed to execute %s: No such file or directory\\n" "$f" >&2; exit 127; fi',
   'if [ -d "$p" ] || [ ! -x "$p" ]; then printf "nsenter: failed to execute %s: Permission denied\\n" "$f" >&2; exit 126; fi',
   'exec "$@"',
@@ -247,6 +250,15 @@ function match(line: string, known: Known): { failure: Failure; error: SystemErr
 }
 
 let byText: Map<string, string> | null = null;
+const GLIBC_TEXT: Record<string, string> = {
+  "file name too long": "ENAMETOOLONG",
+  "too many levels of symbolic links": "ELOOP",
+  "exec format error": "ENOEXEC",
+  "text file busy": "ETXTBSY",
+  "is a directory": "EISDIR",
+  "cannot allocate memory": "ENOMEM",
+  "stale file handle": "ESTALE",
+};
 
 // glibc's strerror text → code; libuv's descriptions are the same words in lower case for
 // the errors nsenter can hit. Codes in our own script's messages are passed as they are.
@@ -255,7 +267,8 @@ function codeOf(text: string, failure: Failure): string {
   if (!byText) {
     byText = new Map();
     for (const [name, desc] of getSystemErrorMap().values()) byText.set(desc.toLowerCase(), name);
-    byText.set("too many levels of symbolic links", "ELOOP");
+    // glibc's words where they differ from libuv's
+    for (const [text, name] of Object.entries(GLIBC_TEXT)) byText.set(text, name);
   }
   const code = byText.get(text.trim().toLowerCase());
   if (code) return code;

@@ -234,6 +234,27 @@ describePrivileged("Cmd behaviour", () => {
         expect((await p.output()).toString()).toBe(`${target.privateDir}\n`);
       });
 
+      it("a name over the kernel's limits is ENAMETOOLONG, for the program and the directory", async () => {
+        const long = `/${"a".repeat(300)}`;
+        await expect(r.command(long).run()).rejects.toMatchObject({
+          code: "ENAMETOOLONG",
+          syscall: "execve",
+          path: long,
+        });
+        const c = r.command("true");
+        c.setDir(`/${"d".repeat(5000)}`);
+        await expect(c.run()).rejects.toMatchObject({ code: "ENAMETOOLONG", syscall: "chdir" });
+      });
+
+      it("setEnv drops empty entries and keeps the last value of a repeated key, as Go does", async () => {
+        const c = r.command("env");
+        c.setEnv(["A=1", "B=2", "", "A=3"]);
+        expect((await c.output()).toString()).toBe("B=2\nA=3\n");
+        const p = r.command("printenv", "A");
+        p.setEnv(["A=first", "A=last"]);
+        expect((await p.output()).toString()).toBe("last\n");
+      });
+
       it("a missing directory is ENOENT from chdir", async () => {
         const c = r.command("true");
         c.setDir("/nonexistent/dir");

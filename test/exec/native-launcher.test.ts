@@ -104,6 +104,23 @@ describePrivileged(
       await expect(c.run()).rejects.toMatchObject({ code: "ENOENT", syscall: "chdir", path: dir });
     });
 
+    it("a file the kernel cannot execute is ENOEXEC (no shell fallback, as in Go)", async () => {
+      const file = join(target.privateDir, "..", "no-shebang");
+      writeFileSync(file, "echo ran-by-sh\n", { mode: 0o755 });
+      await expect(ne.command(file).run()).rejects.toMatchObject({
+        code: "ENOEXEC",
+        errno: -8,
+        syscall: "execve",
+        message: `ENOEXEC: exec format error, execve '${file}'`,
+      });
+    });
+
+    it("entries without '=' reach the child as they are", async () => {
+      const c = ne.command("/usr/bin/env", "-0");
+      c.setEnv(["NOEQ", "A=1"]);
+      expect((await c.output()).toString()).toBe("NOEQ\0A=1\0");
+    });
+
     it("combinedOutput keeps the exact order of interleaved writes (one pipe)", async () => {
       const script = "for i in 1 2 3 4 5 6 7 8; do echo o$i; echo e$i >&2; done";
       const out = (await ne.command("sh", "-c", script).combinedOutput()).toString();

@@ -1,5 +1,6 @@
 // Property tests: whatever argv, environment and stdin bytes go in come out exactly, through
 // printf, env and cat running in the target namespace.
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { newNsenter, type NSEnter } from "../../src/index";
@@ -38,21 +39,58 @@ describePrivileged("round trips", () => {
       );
     });
 
-    it("env: `env -0` prints exactly the environment given", async () => {
+    it("env: `env -0` prints the environment given, each key once with its last value", async () => {
+      // Keys from a small set, so repeats are common; values any text, empty entries too.
+      const entry = fc.oneof(
+        fc.tuple(fc.constantFrom("A", "B", "PATH_X", "Z_9"), text).map(([k, v]) => `${k}=${v}`),
+        fc.tuple(envName, text).map(([k, v]) => `${k}=${v}`),
+        fc.constant(""),
+      );
       await fc.assert(
-        fc.asyncProperty(
-          fc.uniqueArray(fc.tuple(envName, text), { maxLength: 10, selector: ([k]) => k }),
-          async (pairs) => {
-            const env = pairs.map(([k, v]) => `${k}=${v}`);
-            const c = ne.command("/usr/bin/env", "-0");
-            c.setEnv(env);
-            const got = (await c.output()).toString("utf8").split("\0").slice(0, -1);
-            if (JSON.stringify(got) !== JSON.stringify(env)) {
-              throw new Error(`sent ${JSON.stringify(env)}, got ${JSON.stringify(got)}`);
-            }
-          },
-        ),
+        fc.asyncProperty(fc.array(entry, { maxLength: 12 }), async (env) => {
+          // Expected, stated independently: a map in order of each key's last assignment.
+          const last = new Map<string, string>();
+          for (const e of env) {
+            if (e === "") continue;
+            const k = e.slice(0, e.indexOf("="));
+            last.delete(k);
+            last.set(k, e);
+          }
+          const c = ne.command("/usr/bin/env", "-0");
+          c.setEnv(env);
+          const got = (await c.output()).toString("utf8").split("\0").slice(0, -1);
+          const want = [...last.values()];
+          if (JSON.stringify(got) !== JSON.stringify(want)) {
+            throw new Error(`sent ${JSON.stringify(env)}, got ${JSON.stringify(got)}`);
+          }
+        }),
         { numRuns: 150 },
+      );
+    });
+
+    it("paths: any directory name made in the target is entered by setDir", async () => {
+      const name = fc
+        .string({ unit: "binary", minLength: 1, maxLength: 40 })
+        .filter(
+          (s) =>
+            !s.includes("\0") &&
+            !s.includes("/") &&
+            s !== "." &&
+            s !== ".." &&
+            Buffer.byteLength(s) <= 255,
+        );
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(name, async (leaf) => {
+          const dir = join(target.privateDir, `p${backend}${n++}`, leaf);
+          target.sh('mkdir -p -- "$1"', dir);
+          const c = ne.command("pwd", "-P");
+          c.setDir(dir);
+          const got = (await c.output()).toString("utf8");
+          if (got !== `${dir}\n`)
+            throw new Error(`dir ${JSON.stringify(dir)}, pwd ${JSON.stringify(got)}`);
+        }),
+        { numRuns: 60 },
       );
     });
 
