@@ -16,9 +16,9 @@ const LABELS = {
 };
 
 export function drawChart({ levels, machine }) {
-  const W = 720;
+  const W = 780;
   const H = 420;
-  const m = { l: 70, r: 250, t: 40, b: 60 };
+  const m = { l: 70, r: 270, t: 40, b: 60 };
   const xs = levels.map((l) => l.heapGB);
   const xMax = Math.max(...xs, 1);
   const all = levels.flatMap((l) => Object.values(l.latencyMs));
@@ -35,7 +35,7 @@ export function drawChart({ levels, machine }) {
   );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(
-    `<text x="${m.l}" y="22" font-size="15" font-weight="bold">Latency of one /bin/true run in a mount namespace vs. Node heap size</text>`,
+    `<text x="${m.l}" y="22" font-size="15" font-weight="bold">Latency of one /bin/true run vs. the size of the Node heap</text>`,
   );
   for (let d = yMin; d <= yMax; d *= 10) {
     out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/>`);

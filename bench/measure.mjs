@@ -29,8 +29,8 @@ for (let left = heapGB * 1024; left > 0; left -= 256) {
 }
 
 const native = newNsenter(opt.root, undefined, { backend: "native" });
-// "binary": what runs where the addon cannot load, and what Go does: the nsenter binary
-// started by child_process (an executor of the user's own always goes this way).
+// "binary": what runs where the addon cannot load: the nsenter binary started by
+// child_process (an executor of the user's own always goes this way).
 const exec = newExec();
 const viaExecutor = {
   command: (cmd, ...args) => exec.command(cmd, ...args),
