@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests count fds and zombies of their own process: one file at a time per worker.
     pool: "forks",
+    setupFiles: ["test/support/asan-setup.ts"],
     reporters: ["default"],
   },
 });

@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 60_000,
     pool: "forks",
+    setupFiles: ["test/support/asan-setup.ts"],
     fileParallelism: false,
     // gc() between batches, and a fixed young generation: V8 otherwise grows it in steps under
     // a high allocation rate, which moves RSS by megabytes and would hide a small native leak.

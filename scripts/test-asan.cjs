@@ -28,6 +28,8 @@ const libubsan = execFileSync("gcc", ["-print-file-name=libubsan.so"], { encodin
 const env = {
   ...process.env,
   NODE_NSENTER_ADDON: addon,
+  // test/support/asan-setup.ts keeps LD_PRELOAD out of the commands the tests run
+  NSENTER_ASAN: "1",
   LD_PRELOAD: `${libasan} ${libubsan}`,
   // node's own allocations are not ours to judge; errors in the addon abort the run.
   ASAN_OPTIONS: "detect_leaks=0:abort_on_error=1:halt_on_error=1:allow_user_segv_handler=1",

@@ -48,9 +48,13 @@ const done = (v) => { process.stdout.write("\\n@@RESULT@@" + JSON.stringify(v) +
     argv = ["setpriv", `--inh-caps=${caps}`, `--bounding-set=${caps}`, ...argv];
   }
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  // Under test:asan the node subprocess loads the sanitized addon: it needs the runtime first.
+  const preload = process.env.NSENTER_ASAN_PRELOAD
+    ? { LD_PRELOAD: process.env.NSENTER_ASAN_PRELOAD }
+    : {};
   const r = spawnSync("sh", ["-c", `${options.shellPrefix ?? ""} exec ${quoted}`], {
     encoding: "utf8",
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...preload, ...options.env },
     timeout: 60_000,
   });
   const m = /@@RESULT@@(.*)\n/.exec(r.stdout ?? "");
