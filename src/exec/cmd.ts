@@ -48,7 +48,7 @@ export class Cmd {
   #state: State = "new";
   #child: LaunchedChild | null = null;
   #done: Promise<void> | null = null;
-  #exitedAt = false;
+  #exited = false;
   #killTimer: NodeJS.Timeout | null = null;
   #starting: Promise<void> | null = null;
   #stopRequested = false;
@@ -224,11 +224,11 @@ export class Cmd {
       return;
     }
     const child = this.#child;
-    if (!child || this.#exitedAt || this.#killTimer) return;
+    if (!child || this.#exited || this.#killTimer) return;
     child.kill("SIGTERM");
     this.#killTimer = setTimeout(() => {
       this.#killTimer = null;
-      if (!this.#exitedAt) child.kill("SIGKILL");
+      if (!this.#exited) child.kill("SIGKILL");
     }, this.#graceMs);
   }
 
@@ -280,7 +280,7 @@ export class Cmd {
       await Promise.all(copies);
       throw e;
     } finally {
-      this.#exitedAt = true;
+      this.#exited = true;
       signal?.removeEventListener("abort", onAbort);
       if (this.#killTimer) clearTimeout(this.#killTimer);
       this.#killTimer = null;

@@ -15,6 +15,8 @@ export type { ExitStatus, LaunchedChild, Launcher, LaunchSpec } from "./launcher
  * so does the testing package's `FakeCmd`.
  */
 export interface CmdLike {
+  /** Process id once started (Go's `cmd.Process.Pid`); fakes may leave it undefined. */
+  readonly pid?: number | undefined;
   run(): Promise<void>;
   output(): Promise<Buffer>;
   combinedOutput(): Promise<Buffer>;

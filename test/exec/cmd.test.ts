@@ -348,7 +348,7 @@ describePrivileged("Cmd behaviour", () => {
         const ac = new AbortController();
         const c = r.commandContext(ac.signal, "sh", "-c", "trap '' TERM; sleep 30");
         await c.start();
-        const pid = (c as { pid?: number }).pid!;
+        const pid = c.pid!;
         setTimeout(() => ac.abort("deadline"), 50);
         const err = await c.wait().catch((e) => e);
         expect(err).toBeInstanceOf(AbortError);

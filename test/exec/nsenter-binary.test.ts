@@ -160,6 +160,6 @@ describePrivileged("binary backend (util-linux nsenter)", () => {
     let text = "";
     for await (const chunk of out) text += chunk;
     await c.wait();
-    expect(Number(text.trim())).toBe((c as { pid?: number }).pid);
+    expect(Number(text.trim())).toBe(c.pid);
   });
 });

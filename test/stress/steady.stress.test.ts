@@ -215,7 +215,7 @@ describePrivileged("stress", () => {
     it("a child killed from outside with kill -9 is an ExitError 'signal: killed'", async () => {
       const c = ne.command("sleep", "30");
       await c.start();
-      process.kill((c as { pid?: number }).pid!, "SIGKILL");
+      process.kill(c.pid!, "SIGKILL");
       const err = await c.wait().catch((e) => e);
       expect(err).toBeInstanceOf(ExitError);
       expect(err.message).toBe("signal: killed");
