@@ -241,7 +241,9 @@ const Features& DetectFeatures() {
         close(fd);
       }
     }
-    f.close_range = syscall(SYS_close_range, ~0U - 1, ~0U - 1, CLOSE_RANGE_CLOEXEC) == 0;
+    const char* no_close_range = getenv("NODE_NSENTER_NO_CLOSE_RANGE");
+    f.close_range = (no_close_range == nullptr || strcmp(no_close_range, "1") != 0) &&
+                    syscall(SYS_close_range, ~0U - 1, ~0U - 1, CLOSE_RANGE_CLOEXEC) == 0;
     return f;
   }();
   return features;

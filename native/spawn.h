@@ -35,7 +35,8 @@ struct Features {
   bool close_range;  // close_range(CLOSE_RANGE_CLOEXEC) (5.11)
 };
 
-// Detects what the kernel offers (once). NODE_NSENTER_NO_PIDFD=1 forces the fallbacks.
+// Detects what the kernel offers (once). NODE_NSENTER_NO_PIDFD=1 and
+// NODE_NSENTER_NO_CLOSE_RANGE=1 force the fallbacks of older kernels (tests use them).
 const Features& DetectFeatures();
 
 // Starts the child. On failure, fills err/syscall/index, reaps the child if one was created,

@@ -58,16 +58,24 @@ describePrivileged(
       expect(Buffer.concat(errs).toString()).toBe("");
     });
 
-    it("an fd inherited without CLOEXEC does not reach the child", () => {
+    it.each([
+      ["close_range", {}],
+      ["the /proc/self/fd walk of kernels before 5.11", { NODE_NSENTER_NO_CLOSE_RANGE: "1" }],
+    ] as const)("an fd inherited without CLOEXEC does not reach the child (%s)", (_how, env) => {
       const r = runNode(
         `const fs = require("node:fs");
        const has7 = fs.readlinkSync("/proc/self/fd/7");
        const ne = lib.newNsenter(${JSON.stringify(target.root)}, undefined, { backend: "native" });
        const out = (await ne.command("ls", "/proc/self/fd").output()).toString();
-       done({ has7, out });`,
-        { shellPrefix: "exec 7</dev/null;" },
+       const { closeRange } = require(${JSON.stringify(join(__dirname, "..", "..", "dist", "native.js"))}).nativeBinding().features();
+       done({ has7, out, closeRange });`,
+        { shellPrefix: "exec 7</dev/null;", env },
       );
-      expect(r.result).toEqual({ has7: "/dev/null", out: "0\n1\n2\n3\n" });
+      expect(r.result).toEqual({
+        has7: "/dev/null",
+        out: "0\n1\n2\n3\n",
+        closeRange: "NODE_NSENTER_NO_CLOSE_RANGE" in env ? false : expect.any(Boolean),
+      });
     });
 
     it("joins the namespace while worker threads are busy (setns happens in the child)", async () => {
