@@ -9,9 +9,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <limits.h>
+#include <pthread.h>
+
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <unordered_set>
 
 #include <napi.h>
@@ -30,7 +33,7 @@ struct ChildState {
   pid_t pid = -1;
   int pidfd = -1;
   bool reaped = false;
-  int exit_code = 0;
+  int exit_code = -1;  // stays -1 (and signo 0) if the reap itself failed: never a clean exit
   int signo = 0;
   bool detached = false;  // the environment is gone: reap, but report to nobody
 };
@@ -67,6 +70,35 @@ void ReapBlocking(const std::shared_ptr<ChildState>& st) {
     close(st->pidfd);
     st->pidfd = -1;
   }
+}
+
+// A detached thread running fn; false (errno set) when none could be created. Not std::thread:
+// built without exceptions, its failure would terminate the process.
+bool StartThread(std::function<void()> fn) {
+  auto* task = new std::function<void()>(std::move(fn));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  size_t stack = 64 * 1024;
+  if (stack < static_cast<size_t>(PTHREAD_STACK_MIN)) stack = PTHREAD_STACK_MIN;
+  pthread_attr_setstacksize(&attr, stack);
+  pthread_t thread;
+  int r = pthread_create(
+      &thread, &attr,
+      [](void* p) -> void* {
+        auto* f = static_cast<std::function<void()>*>(p);
+        (*f)();
+        delete f;
+        return nullptr;
+      },
+      task);
+  pthread_attr_destroy(&attr);
+  if (r != 0) {
+    delete task;
+    errno = r;
+    return false;
+  }
+  return true;
 }
 
 class Addon;
@@ -142,7 +174,7 @@ class Addon : public Napi::Addon<Addon> {
       }
       if (!w->thread_mode) {
         uv_poll_stop(&w->poll);
-        std::thread([st] { ReapBlocking(st); }).detach();
+        StartThread([st] { ReapBlocking(st); });  // no thread: the child stays a zombie
       }
       w->on_exit.Reset();
       delete w->async_context;
@@ -158,15 +190,6 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("pidfd", f.pidfd);
     out.Set("closeRange", f.close_range);
-    return out;
-  }
-
-  static std::vector<std::string> Strings(const Napi::Value& v) {
-    std::vector<std::string> out;
-    Napi::Array arr = v.As<Napi::Array>();
-    uint32_t n = arr.Length();
-    out.reserve(n);
-    for (uint32_t i = 0; i < n; i++) out.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
     return out;
   }
 
@@ -243,35 +266,89 @@ void OnPidfdReadable(uv_poll_t* handle, int status, int events) {
   w->Close();
 }
 
+// Reads the request, checking every type: a wrong one throws and nothing is started.
+bool ParseRequest(Napi::Env env, Napi::Object o, SpawnRequest* req) {
+  auto strings = [&](const char* key, std::vector<std::string>* out) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsArray()) return false;
+    Napi::Array arr = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsString()) return false;
+      out->push_back(e.As<Napi::String>().Utf8Value());
+    }
+    return true;
+  };
+  auto ints = [&](const char* key, std::vector<int>* out) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsArray()) return false;
+    Napi::Array arr = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsNumber()) return false;
+      out->push_back(e.As<Napi::Number>().Int32Value());
+    }
+    return true;
+  };
+  std::vector<int> stdio;
+  Napi::Value dir = o.Get("dir");
+  bool ok = strings("candidates", &req->candidates) && strings("argv", &req->argv) &&
+            strings("envp", &req->envp) && strings("nsPaths", &req->ns_paths) &&
+            ints("nsTypes", &req->ns_types) && ints("stdio", &stdio) && stdio.size() == 3 &&
+            dir.IsString() && req->ns_paths.size() == req->ns_types.size();
+  if (env.IsExceptionPending()) return false;  // a getter threw
+  if (!ok) {
+    Napi::TypeError::New(env, "spawn: malformed request").ThrowAsJavaScriptException();
+    return false;
+  }
+  req->dir = dir.As<Napi::String>().Utf8Value();
+  for (int i = 0; i < 3; i++) req->stdio[i] = stdio[i];
+  return !env.IsExceptionPending();
+}
+
+Napi::Value Failure(Napi::Env env, int err, const char* syscall_name, int index) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ok", false);
+  out.Set("errno", err);
+  out.Set("syscall", syscall_name);
+  out.Set("index", index);
+  return out;
+}
+
+// The child could not be watched: end it here, synchronously, and release what it had.
+void Abandon(const SpawnResult& res) {
+  kill(res.pid, SIGKILL);
+  int status;
+  while (waitpid(res.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (res.pidfd >= 0) close(res.pidfd);
+  for (int fd : res.fds) {
+    if (fd >= 0) close(fd);
+  }
+}
+
 Napi::Value Addon::SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
     Napi::TypeError::New(env, "spawn(request, onExit)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Object o = info[0].As<Napi::Object>();
   SpawnRequest req;
-  req.candidates = Strings(o.Get("candidates"));
-  req.argv = Strings(o.Get("argv"));
-  req.envp = Strings(o.Get("envp"));
-  req.dir = o.Get("dir").As<Napi::String>().Utf8Value();
-  req.ns_paths = Strings(o.Get("nsPaths"));
-  Napi::Array types = o.Get("nsTypes").As<Napi::Array>();
-  for (uint32_t i = 0; i < types.Length(); i++) {
-    req.ns_types.push_back(types.Get(i).As<Napi::Number>().Int32Value());
-  }
-  Napi::Array stdio = o.Get("stdio").As<Napi::Array>();
-  for (uint32_t i = 0; i < 3; i++) req.stdio[i] = stdio.Get(i).As<Napi::Number>().Int32Value();
+  if (!ParseRequest(env, info[0].As<Napi::Object>(), &req)) return env.Undefined();
+
+  // Every JavaScript object the result needs exists before the child does: once it runs,
+  // nothing may fail (a worker being terminated makes calls into JavaScript fail).
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object child = child_class_.New({});
+  if (env.IsExceptionPending() || child.IsEmpty()) return env.Undefined();
+  ChildHandle* handle = ChildHandle::Unwrap(child);
+  Napi::Array fds = Napi::Array::New(env, 3);
+  if (handle == nullptr || env.IsExceptionPending()) return env.Undefined();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return env.Undefined();
 
   SpawnResult res;
-  Napi::Object out = Napi::Object::New(env);
-  if (!Spawn(req, &res)) {
-    out.Set("ok", false);
-    out.Set("errno", res.err);
-    out.Set("syscall", res.syscall);
-    out.Set("index", res.index);
-    return out;
-  }
+  if (!Spawn(req, &res)) return Failure(env, res.err, res.syscall, res.index);
 
   auto state = std::make_shared<ChildState>();
   state->pid = res.pid;
@@ -283,35 +360,56 @@ Napi::Value Addon::SpawnJs(const Napi::CallbackInfo& info) {
   w->state = state;
   w->on_exit = Napi::Persistent(info[1].As<Napi::Function>());
   w->async_context = new Napi::AsyncContext(env, "NsenterChild");
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
 
-  if (res.pidfd >= 0) {
-    uv_poll_init(loop, &w->poll, res.pidfd);
+  bool polled = false;
+  if (res.pidfd >= 0 && uv_poll_init(loop, &w->poll, res.pidfd) == 0) {
     w->poll.data = w;
-    uv_poll_start(&w->poll, UV_READABLE, OnPidfdReadable);
-  } else {
+    polled = uv_poll_start(&w->poll, UV_READABLE, OnPidfdReadable) == 0;
+    if (!polled) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), nullptr);
+      // The Watch must outlive the close: it is freed with the thread-mode handle below.
+    }
+  }
+  if (!polled) {
     w->thread_mode = true;
-    uv_async_init(loop, &w->async, [](uv_async_t* h) {
+    int r = uv_async_init(loop, &w->async, [](uv_async_t* h) {
       auto* watch = static_cast<Watch*>(h->data);
       watch->Deliver();
       watch->Close();
     });
+    if (r != 0) {
+      Abandon(res);
+      w->on_exit.Reset();
+      delete w->async_context;
+      delete w;
+      return Failure(env, -r, "uv_async_init", -1);
+    }
     w->async.data = w;
-    // The thread owns a reference to the state, never to the Watch unless not detached: the
-    // uv_async_send happens under the lock, and Cleanup sets `detached` under the same lock.
-    std::thread([state, w] {
-      ReapBlocking(state);
-      std::lock_guard<std::mutex> lock(state->mu);
-      if (!state->detached) uv_async_send(&w->async);
-    }).detach();
+    // The thread holds the state, and the Watch only while not detached: uv_async_send happens
+    // under the lock, and Cleanup sets `detached` under the same lock.
+    if (!StartThread([state, w] {
+          ReapBlocking(state);
+          std::lock_guard<std::mutex> lock(state->mu);
+          if (!state->detached) uv_async_send(&w->async);
+        })) {
+      int err = errno;
+      Abandon(res);
+      state->pidfd = -1;  // closed by Abandon
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->reaped = true;
+      }
+      w->on_exit.Reset();
+      delete w->async_context;
+      w->async_context = nullptr;
+      w->delivered = true;
+      w->Close();
+      return Failure(env, err, "pthread_create", -1);
+    }
   }
   watches.insert(w);
+  handle->state = state;
 
-  Napi::Object child = child_class_.New({});
-  ChildHandle::Unwrap(child)->state = state;
-
-  Napi::Array fds = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; i++) fds.Set(i, res.fds[i]);
   out.Set("ok", true);
   out.Set("pid", res.pid);

@@ -18,6 +18,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 #include "linux.h"
 
 namespace nsenter {
@@ -61,6 +63,11 @@ struct ChildArgs {
   int stdio[3];
   bool close_range;
   int report_fd;  // write end of a CLOEXEC pipe: exec closes it, a failure writes a Report
+  // Written by the child in the parent's memory. `ran` proves CLONE_VM was honoured, and then
+  // `report` is final when clone returns (CLONE_VFORK): no need to wait on the pipe, whose
+  // write end a process forked meanwhile by another thread may also hold.
+  volatile bool ran;
+  Report report;
 };
 
 struct LinuxDirent64 {
@@ -115,6 +122,7 @@ CHILD_CODE int MarkCloexec(bool use_close_range) {
 // the clone into a fork) the parent would never see a write to memory.
 [[noreturn]] CHILD_CODE void Fail(ChildArgs* a, int step, int err, int index = -1) {
   Report r{step, err, index};
+  a->report = r;
   ssize_t n;
   do {
     n = write(a->report_fd, &r, sizeof r);
@@ -124,14 +132,15 @@ CHILD_CODE int MarkCloexec(bool use_close_range) {
 
 CHILD_CODE int ChildMain(void* arg) {
   auto* a = static_cast<ChildArgs*>(arg);
+  a->ran = true;
 
-  // Default dispositions for 1..31 (Node ignores SIGPIPE; handlers must not run here, in the
-  // parent's memory). glibc's realtime signals are left alone, as posix_spawn does.
+  // Default dispositions for every signal (Node ignores SIGPIPE; a handler must never run
+  // here, in the parent's memory), but glibc's own 32 and 33, which it refuses to change.
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < 32; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33) continue;
     sigaction(sig, &sa, nullptr);
   }
 
@@ -209,6 +218,11 @@ void* ChildStack() {
     void* p = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) return nullptr;
+    // A guard page at the bottom: an overflow faults instead of writing into parent memory.
+    if (mprotect(p, static_cast<size_t>(sysconf(_SC_PAGESIZE)), PROT_NONE) != 0) {
+      munmap(p, kStackSize);
+      return nullptr;
+    }
     tls_stack.base = p;
   }
   return static_cast<char*>(tls_stack.base) + kStackSize;  // stacks grow down
@@ -221,7 +235,8 @@ void CloseAll(std::vector<int>* fds) {
   fds->clear();
 }
 
-bool g_pidfd_usable = true;  // cleared if the kernel rejects CLONE_PIDFD at run time
+// Cleared if the kernel rejects CLONE_PIDFD at run time; any thread may spawn.
+std::atomic<bool> g_pidfd_usable{true};
 
 }  // namespace
 
@@ -325,6 +340,8 @@ bool Spawn(const SpawnRequest& req, SpawnResult* res) {
   std::vector<char*> envp = CStrings(req.envp);
 
   ChildArgs args{};
+  args.ran = false;
+  args.report = Report{kStepNone, 0, -1};
   args.candidates = candidates.data();
   args.ncandidates = req.candidates.size();
   args.argv = argv.data();
@@ -369,16 +386,20 @@ bool Spawn(const SpawnRequest& req, SpawnResult* res) {
   }
   if (!use_pidfd) pidfd = -1;
 
-  // Our write end is closed (CloseAll above); the child's closes at exec, or carries a Report.
-  // Under CLONE_VFORK the child has already exec'd or exited, so this does not block.
-  Report r{kStepNone, 0, -1};
-  ssize_t n;
-  do {
-    n = read(report_read, &r, sizeof r);
-  } while (n < 0 && errno == EINTR);
+  // Our write end is closed (CloseAll above). Where the child ran in our memory, its report is
+  // already here; only where CLONE_VM was not honoured (valgrind makes a fork of it) do we
+  // read the pipe, which the child's exec or exit closes.
+  Report r = args.report;
+  if (!args.ran) {
+    ssize_t n;
+    do {
+      n = read(report_read, &r, sizeof r);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof r)) r = Report{kStepNone, 0, -1};
+  }
   close(report_read);
 
-  if (n == static_cast<ssize_t>(sizeof r) && r.step != kStepNone) {
+  if (r.step != kStepNone) {
     // The child failed before exec and has exited; reap it here, it was never visible.
     int status;
     while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {

@@ -1,6 +1,6 @@
 import { Socket } from "node:net";
 import { constants } from "node:os";
-import { systemError } from "../errors";
+import { invalidArgValue, systemError } from "../errors";
 import type { NativeBinding } from "../native";
 import { signalName } from "./exit-error";
 import {
@@ -45,6 +45,17 @@ export class NativeLauncher implements Launcher {
   readonly #namespaces: readonly NamespaceTarget[];
 
   constructor(binding: NativeBinding, namespaces: readonly NamespaceTarget[]) {
+    for (const ns of namespaces) {
+      // Joining these takes effect only for the joiner's children (pid), or is refused while
+      // the memory is shared with the parent (time: EUSERS); both need a second fork.
+      if (ns.type === CLONE_NEW.pid || ns.type === CLONE_NEW.time) {
+        throw invalidArgValue(
+          "namespaces",
+          ns.path,
+          "is a pid or time namespace, which the native backend cannot join",
+        );
+      }
+    }
     this.#binding = binding;
     this.#namespaces = namespaces;
   }

@@ -1,13 +1,14 @@
 // What only the native backend promises: a clean child (signals, fds), setns done in the
 // child even while worker threads run, exact combinedOutput order, the pidfd-less fallback,
 // and children started from workers reaped when the worker goes away.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { newNsenter, type NSEnter } from "../../src/index";
 import { nativeBinding } from "../../src/native";
+import { CLONE_NEW, NativeLauncher } from "../../src/exec/native-launcher";
 import { describePrivileged, makeTarget, zombies, type Target } from "../support/namespace";
 import { requireNative } from "../support/runners";
 import { nativeSuite } from "../support/backends";
@@ -133,6 +134,42 @@ describePrivileged(
       const script = "for i in 1 2 3 4 5 6 7 8; do echo o$i; echo e$i >&2; done";
       const out = (await ne.command("sh", "-c", script).combinedOutput()).toString();
       expect(out).toBe([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `o${i}\ne${i}\n`).join(""));
+    });
+
+    it("a malformed request to the addon throws and starts nothing", () => {
+      const marker = join(target.privateDir, "..", "malformed-marker");
+      const base = {
+        candidates: ["/usr/bin/touch"],
+        argv: ["touch", marker],
+        envp: [],
+        dir: "",
+        nsPaths: [],
+        nsTypes: [],
+        stdio: [0, 0, 0],
+      };
+      const spawn = nativeBinding()!.spawn as (req: unknown, cb: () => void) => unknown;
+      for (const bad of [
+        { ...base, stdio: [0, 0, "x"] },
+        { ...base, argv: ["touch", 5] },
+        { ...base, nsPaths: ["/a"] },
+        {
+          ...base,
+          get stdio(): number[] {
+            throw new Error("getter threw");
+          },
+        },
+      ]) {
+        expect(() => spawn(bad, () => {})).toThrow();
+      }
+      expect(existsSync(marker)).toBe(false);
+    });
+
+    it("refuses pid and time namespaces, which need a second fork", () => {
+      for (const type of [CLONE_NEW.pid, CLONE_NEW.time]) {
+        expect(
+          () => new NativeLauncher(nativeBinding()!, [{ path: "/proc/self/ns/pid", type }]),
+        ).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
+      }
     });
 
     it("reports the kernel features it uses", () => {
