@@ -82,6 +82,31 @@ export function systemError(
   return err;
 }
 
+// glibc's strerror words where they differ from libuv's descriptions.
+const GLIBC_TEXT: Record<string, string> = {
+  "file name too long": "ENAMETOOLONG",
+  "too many levels of symbolic links": "ELOOP",
+  "text file busy": "ETXTBSY",
+  "is a directory": "EISDIR",
+  "cannot allocate memory": "ENOMEM",
+};
+
+let byText: Map<string, string> | null = null;
+
+/**
+ * The code ("ENOENT") a C program's strerror text names ("No such file or directory"), as
+ * tools such as nsenter and realpath print it; undefined when the text is not known.
+ */
+export function codeFromStrerror(text: string): string | undefined {
+  if (!byText) {
+    byText = new Map();
+    for (const [name, desc] of getSystemErrorMap().values()) byText.set(desc.toLowerCase(), name);
+    for (const [name, desc] of Object.entries(EXTRA_TEXT)) byText.set(desc, name);
+    for (const [desc, name] of Object.entries(GLIBC_TEXT)) byText.set(desc, name);
+  }
+  return byText.get(text.trim().toLowerCase());
+}
+
 /** Same as {@link systemError}, from a code name such as "EACCES". */
 export function systemErrorFromCode(
   code: string,

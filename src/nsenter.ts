@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
-import { invalidArgType, invalidArgValue, systemErrorFromCode } from "./errors";
+import { codeFromStrerror, invalidArgType, invalidArgValue, systemErrorFromCode } from "./errors";
 import { Cmd, type CmdOptions } from "./exec/cmd";
 import { Exec, lookPathIn, newExec, type CmdLike, type Interface } from "./exec/index";
 import { isExitError } from "./exec/exit-error";
@@ -230,15 +230,7 @@ function realpathError(e: unknown, pathname: string): unknown {
   if (!isExitError(e)) return e;
   const stderr = (e as { stderr?: Buffer }).stderr?.toString("utf8") ?? "";
   const m = /: ([^:\n]+)\n?$/.exec(stderr.trim());
-  const text = m?.[1]?.trim().toLowerCase();
-  const table: Record<string, string> = {
-    "no such file or directory": "ENOENT",
-    "too many levels of symbolic links": "ELOOP",
-    "permission denied": "EACCES",
-    "not a directory": "ENOTDIR",
-    "file name too long": "ENAMETOOLONG",
-  };
-  const code = (text && table[text]) || "EIO";
+  const code = (m?.[1] && codeFromStrerror(m[1])) || "EIO";
   const err = systemErrorFromCode(code, "realpath", pathname);
   err.cause = e;
   return err;

@@ -1,10 +1,10 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { delimiter } from "node:path";
 import { systemErrorFromCode, type SystemError } from "../errors";
 import { ChildProcessLauncher } from "./child-process";
 import { Cmd, type CmdOptions } from "./cmd";
-import { DEFAULT_PATH, type Launcher } from "./launcher";
+import { DEFAULT_PATH, pathCandidates, type Launcher } from "./launcher";
 
 export { Cmd, DEFAULT_STOP_GRACE_MS, type CmdOptions } from "./cmd";
 export { CodeExitError, ExitError, isExitError, type ExitErrorLike } from "./exit-error";
@@ -97,8 +97,7 @@ export async function lookPathIn(
   dirs: readonly string[],
   toReal: (p: string) => Promise<string>,
 ): Promise<string> {
-  const candidates = file.includes("/") ? [file] : dirs.map((d) => join(d === "" ? "." : d, file));
-  for (const candidate of candidates) {
+  for (const candidate of pathCandidates(file, dirs)) {
     const real = await toReal(candidate);
     try {
       const st = await stat(real);

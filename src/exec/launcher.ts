@@ -50,6 +50,16 @@ export interface Launcher {
 /** PATH used when neither the command's environment nor the process has one (Go's, glibc's). */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/**
+ * What execvp tries for `file`: the name itself when it holds a slash, else the name in each
+ * directory in turn (an empty entry is the current directory); nothing for an empty name.
+ */
+export function pathCandidates(file: string, dirs: readonly string[]): string[] {
+  if (file.includes("/")) return [file];
+  if (file === "") return [];
+  return dirs.map((dir) => `${dir === "" ? "." : dir}/${file}`);
+}
+
 /** PATH value of an environment list (deduplicated by {@link dedupEnv}), or undefined. */
 export function pathOf(env: readonly string[]): string | undefined {
   let value: string | undefined;

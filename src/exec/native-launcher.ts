@@ -5,6 +5,7 @@ import type { NativeBinding } from "../native";
 import { signalName } from "./exit-error";
 import {
   DEFAULT_PATH,
+  pathCandidates,
   pathOf,
   type ExitStatus,
   type LaunchedChild,
@@ -115,11 +116,10 @@ export class NativeLauncher implements Launcher {
   }
 }
 
-// What execvp would try: the name itself when it has a slash, else each PATH entry in turn;
 // PATH from the command's environment, else this process's, else the default.
 function candidates(spec: LaunchSpec): string[] {
-  if (spec.file.includes("/")) return [spec.file];
-  if (spec.file === "") return [];
-  const path = pathOf(spec.env) ?? process.env.PATH ?? DEFAULT_PATH;
-  return path.split(":").map((dir) => `${dir === "" ? "." : dir}/${spec.file}`);
+  return pathCandidates(
+    spec.file,
+    (pathOf(spec.env) ?? process.env.PATH ?? DEFAULT_PATH).split(":"),
+  );
 }

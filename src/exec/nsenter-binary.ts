@@ -1,10 +1,10 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
-import { getSystemErrorMap } from "node:util";
-import { systemErrorFromCode, type SystemError } from "../errors";
+import { codeFromStrerror, systemErrorFromCode, type SystemError } from "../errors";
 import { ChildProcessLauncher, mergeStreams } from "./child-process";
 import {
   DEFAULT_PATH,
+  pathCandidates,
   type ExitStatus,
   type LaunchedChild,
   type Launcher,
@@ -40,6 +40,8 @@ const FAILURES: Failure[] = [
   },
   { status: [1], syscall: "chdir", re: /^nsenter: cannot change directory to (.*): (E[A-Z]+)$/ },
 ];
+// Exit statuses at which nsenter may have failed itself.
+const FAILURE_STATUSES = new Set(FAILURES.flatMap((f) => f.status));
 const PREFIX = "nsenter: ";
 const MAX_LINE = 8192;
 const LINE_WAIT_MS = 250;
@@ -54,12 +56,14 @@ const DIR_SCRIPT = [
   'CDPATH= cd -- "$d" 2>/dev/null || { if long "$d"; then e=ENAMETOOLONG; elif [ ! -e "$d" ]; then e=ENOENT; elif [ ! -d "$d" ]; then e=ENOTDIR; else e=EACCES; fi',
   '  printf "nsenter: cannot change directory to %s: %s\\n" "$d" "$e" >&2; exit 1; }',
   "__ENV__",
-  'case $f in */*) p=$f ;; *) p=""; o=$IFS; IFS=:; for x in ${PATH-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do [ -f "${x:-.}/$f" ] && { p="${x:-.}/$f"; [ -x "$p" ] && break; }; done; IFS=$o ;; esac',
+  'case $f in */*) p=$f ;; *) p=""; o=$IFS; IFS=:; for x in ${PATH-__DEFAULT_PATH__}; do [ -f "${x:-.}/$f" ] && { p="${x:-.}/$f"; [ -x "$p" ] && break; }; done; IFS=$o ;; esac',
   'if long "$f"; then printf "nsenter: failed to execute %s: File name too long\\n" "$f" >&2; exit 126; fi',
   'if [ -z "$p" ] || [ ! -e "$p" ]; then printf "nsenter: failed to execute %s: No such file or directory\\n" "$f" >&2; exit 127; fi',
   'if [ -d "$p" ] || [ ! -x "$p" ]; then printf "nsenter: failed to execute %s: Permission denied\\n" "$f" >&2; exit 126; fi',
   'exec "$@"',
-].join("\n");
+]
+  .join("\n")
+  .replace("__DEFAULT_PATH__", DEFAULT_PATH);
 
 /** Runs commands through the util-linux `nsenter` binary, mapping its failures to errors. */
 export class NsenterBinaryLauncher implements Launcher {
@@ -110,10 +114,9 @@ export class NsenterBinaryLauncher implements Launcher {
   async launch(spec: LaunchSpec): Promise<LaunchedChild> {
     const child = await this.#launchNsenter(spec);
     const paths = new Set([spec.file, this.#target.mountNsPath]);
-    if (child.stderr === null) throw new Error("nsenter launcher: stderr pipe missing");
     if (spec.dir !== null) paths.add(spec.dir).add(this.#target.shPath);
     const filter = new FailureFilter(child.exited, { paths, nsPath: this.#target.mountNsPath });
-    child.stderr.pipe(filter.input);
+    child.stderr!.pipe(filter.input); // asked for as "pipe" above
 
     let stdout: Readable | null = child.stdout;
     let stderr: Readable | null = filter.output;
@@ -168,7 +171,7 @@ class FailureFilter {
       wake();
     });
     this.result = exited.then(async (status) => {
-      const candidate = status.code !== null && [1, 126, 127].includes(status.code);
+      const candidate = status.code !== null && FAILURE_STATUSES.has(status.code);
       if (candidate && this.#deciding && !this.#lineSeen && !this.#inputEnded) {
         // nsenter writes its message before it exits, so it is already in the pipe: wait for
         // it briefly, but never for the EOF a surviving grandchild could hold back forever.
@@ -249,31 +252,10 @@ function match(line: string, known: Known): { failure: Failure; error: SystemErr
   return null;
 }
 
-let byText: Map<string, string> | null = null;
-const GLIBC_TEXT: Record<string, string> = {
-  "file name too long": "ENAMETOOLONG",
-  "too many levels of symbolic links": "ELOOP",
-  "exec format error": "ENOEXEC",
-  "text file busy": "ETXTBSY",
-  "is a directory": "EISDIR",
-  "cannot allocate memory": "ENOMEM",
-  "stale file handle": "ESTALE",
-};
-
-// glibc's strerror text → code; libuv's descriptions are the same words in lower case for
-// the errors nsenter can hit. Codes in our own script's messages are passed as they are.
+// nsenter's strerror text → code; codes in our own script's messages are passed as they are.
 function codeOf(text: string, failure: Failure): string {
   if (/^E[A-Z0-9]+$/.test(text)) return text;
-  if (!byText) {
-    byText = new Map();
-    for (const [name, desc] of getSystemErrorMap().values()) byText.set(desc.toLowerCase(), name);
-    // glibc's words where they differ from libuv's
-    for (const [text, name] of Object.entries(GLIBC_TEXT)) byText.set(text, name);
-  }
-  const code = byText.get(text.trim().toLowerCase());
-  if (code) return code;
-  if (failure.syscall === "execve") return "ENOENT";
-  return failure.syscall === "setns" ? "EINVAL" : "ENOENT";
+  return codeFromStrerror(text) ?? (failure.syscall === "setns" ? "EINVAL" : "ENOENT");
 }
 
 // dash sets PWD and OLDPWD when it changes directory; put the caller's environment back.
@@ -288,9 +270,7 @@ function restoreCwdVars(env: readonly string[]): string {
 }
 
 function resolveOnPath(file: string): string {
-  if (file.includes("/")) return file;
-  for (const dir of (process.env.PATH ?? DEFAULT_PATH).split(":")) {
-    const candidate = `${dir === "" ? "." : dir}/${file}`;
+  for (const candidate of pathCandidates(file, (process.env.PATH ?? DEFAULT_PATH).split(":"))) {
     try {
       accessSync(candidate, constants.X_OK);
       if (statSync(candidate).isFile()) return candidate;

@@ -35,9 +35,7 @@ export function testedBackends(): { run: BackendName[]; skipped: string[] } {
 
 /** Whether native-only suites run, or the reason they do not. */
 export function nativeSuite(): { run: boolean; reason: string } {
-  if (!requestedBackends().includes("native")) {
-    return { run: false, reason: "NSENTER_TEST_BACKENDS excludes native" };
-  }
-  if (!nativeAvailable() && !CI) return { run: false, reason: nativeUnavailableReason() ?? "" };
-  return { run: true, reason: "" };
+  const { run, skipped } = testedBackends();
+  if (run.includes("native")) return { run: true, reason: "" };
+  return { run: false, reason: skipped[0] ?? "NSENTER_TEST_BACKENDS excludes native" };
 }
